@@ -1,0 +1,91 @@
+"""The small interface every model backend implements."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from takeaways_daemon.settings import SamplingSettings
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One prompt and how to decode it."""
+
+    prompt: str
+    temperature: float = 0.7
+    top_p: float = 0.9
+    repeat_penalty: float = 1.1
+    max_tokens: int = 384
+    num_ctx: int = 4096
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = None
+    """Constrain the output to this JSON schema (grammar in llama.cpp, `format` in Ollama)."""
+
+    @classmethod
+    def from_settings(
+        cls, prompt: str, sampling: SamplingSettings, **overrides: Any
+    ) -> GenerationRequest:
+        """A request with the configured sampling values, optionally overridden."""
+        values: dict[str, Any] = {
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "repeat_penalty": sampling.repeat_penalty,
+            "max_tokens": sampling.max_tokens,
+            "num_ctx": sampling.num_ctx,
+            "seed": sampling.seed,
+        }
+        values.update(overrides)
+        return cls(prompt=prompt, **values)
+
+
+@dataclass
+class Generation:
+    """A finished answer with its timings."""
+
+    text: str
+    backend: str
+    model: str
+    started_at: float = field(default_factory=time.monotonic)
+    first_chunk_s: float | None = None
+    total_s: float = 0.0
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+
+
+class Backend(ABC):
+    """A source of completions. Implementations register through `backends.registry`."""
+
+    name: ClassVar[str]
+    model: str
+
+    @abstractmethod
+    async def ensure_ready(self) -> None:
+        """Check the backend can answer now; raise `BackendUnavailable` (or `ModelNotFound`)."""
+
+    @abstractmethod
+    def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+        """Yield the answer's text in chunks; raise `BackendUnavailable` on failure or stall."""
+
+    async def generate(self, request: GenerationRequest) -> Generation:
+        """Collect a whole answer. Nothing is returned unless the stream finished cleanly."""
+        result = Generation(text="", backend=self.name, model=self.model)
+        chunks: list[str] = []
+        async for chunk in self.stream(request):
+            if result.first_chunk_s is None:
+                result.first_chunk_s = time.monotonic() - result.started_at
+            chunks.append(chunk)
+        result.text = "".join(chunks)
+        result.total_s = time.monotonic() - result.started_at
+        return result
+
+    async def close(self) -> None:  # noqa: B027 - optional hook, most backends hold nothing
+        """Release resources (connections, model memory)."""
+
+    def describe(self) -> dict[str, Any]:
+        """What `takeaways status` shows about this backend."""
+        return {"backend": self.name, "model": self.model}

@@ -1,0 +1,67 @@
+"""Where takeaways keeps its files.
+
+`TAKEAWAYS_HOME` moves everything (config, state, cache) under one folder, so tests and users can
+keep separate worlds. Without it, the platform's usual folders are used (XDG on Linux).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "takeaways"
+
+
+def home_override() -> Path | None:
+    """The folder named by `TAKEAWAYS_HOME`, if set."""
+    value = os.environ.get("TAKEAWAYS_HOME")
+    return Path(value).expanduser().resolve() if value else None
+
+
+def config_dir() -> Path:
+    """Folder holding `config.toml`."""
+    home = home_override()
+    return home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def config_file() -> Path:
+    """The TOML settings file read after the defaults and before `TAKEAWAYS_*` variables."""
+    return config_dir() / "config.toml"
+
+
+def state_dir() -> Path:
+    """Folder for daemons' runtime state, logs, and history."""
+    home = home_override()
+    return home / "state" if home else Path(platformdirs.user_state_dir(APP_NAME))
+
+
+def cache_dir() -> Path:
+    """Folder for re-creatable files, such as the assembled base GGUF."""
+    home = home_override()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME))
+
+
+def models_dir() -> Path:
+    """Folder where `takeaways model build` leaves the takeaways GGUF for the embedded backend."""
+    home = home_override()
+    return home / "models" if home else Path(platformdirs.user_data_dir(APP_NAME)) / "models"
+
+
+def built_model_path() -> Path:
+    """The GGUF that the training pipeline installs; the embedded backend prefers it."""
+    return models_dir() / "takeaways.gguf"
+
+
+def project_state_dir(project_root: Path) -> Path:
+    """Per-project daemon folder: a short hash keeps unix-socket paths under the 108-byte limit."""
+    digest = hashlib.sha256(str(project_root.resolve()).encode()).hexdigest()[:12]
+    return state_dir() / "projects" / digest
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (mode 0700) if needed: it holds tokens, sockets and private code."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path

@@ -1,0 +1,225 @@
+"""The one `Settings` object: defaults, then `config.toml`, then `TAKEAWAYS_*` environment variables.
+
+Nested fields use `__` in variable names: `TAKEAWAYS_SAMPLING__TEMPERATURE=0.2`.
+`takeaways config show` prints every value with the layer it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from takeaways_daemon import locations
+from takeaways_daemon.errors import ConfigError
+
+TaskKind = Literal["fix", "complete", "docstring", "types", "explain"]
+ENV_PREFIX = "TAKEAWAYS_"
+ENV_NESTED_DELIMITER = "__"
+
+
+class WatcherSettings(BaseModel):
+    """How the project folder is watched."""
+
+    debounce_ms: int = Field(400, ge=0, le=60_000)
+    """Quiet time after a file's last event before it is analysed; later saves restart the wait."""
+    max_file_bytes: int = Field(512 * 1024, ge=1)
+    """Files larger than this are skipped: they are rarely hand-edited source."""
+    queue_max_files: int = Field(4096, ge=1)
+    """Most files waiting for analysis at once; past it the watcher drops work and rescans."""
+    burst_events: int = Field(2000, ge=10)
+    """Events within one second that count as a burst (a checkout, a build): triggers a rescan."""
+    extra_ignores: list[str] = Field(default_factory=list)
+    """More gitignore-style patterns to skip, on top of `.gitignore` and the built-in list."""
+    force_polling: bool = False
+    """Poll instead of using inotify (network file systems, or to test the fallback)."""
+    polling_interval_s: float = Field(1.0, gt=0)
+    """How often the polling fallback looks at the tree."""
+
+
+class SamplingSettings(BaseModel):
+    """Decoding parameters sent to every backend (the seed's values)."""
+
+    temperature: float = Field(0.7, ge=0)
+    """Randomness; 0 is greedy."""
+    top_p: float = Field(0.9, gt=0, le=1)
+    """Nucleus sampling mass."""
+    repeat_penalty: float = Field(1.1, ge=0)
+    """Penalty for repeating recent tokens."""
+    max_tokens: int = Field(384, ge=1)
+    """Longest answer, in tokens."""
+    num_ctx: int = Field(4096, ge=256)
+    """Context window, in tokens."""
+    seed: int | None = None
+    """Fixed seed for reproducible answers; None picks a fresh one each time."""
+    candidates: int = Field(3, ge=1, le=10)
+    """Answers sampled per task until one passes validation (best of n)."""
+
+
+class OllamaSettings(BaseModel):
+    """The Ollama server, preferred when it runs and has the model."""
+
+    host: str = "http://127.0.0.1:11434"
+    """Ollama's base URL."""
+    model: str = "takeaways"
+    """Model name in Ollama."""
+    keep_alive: str = "30m"
+    """How long Ollama keeps the model loaded after a request."""
+    connect_timeout_s: float = Field(2.0, gt=0)
+    """Give up connecting after this long."""
+    first_token_timeout_s: float = Field(120.0, gt=0)
+    """A request that has produced nothing for this long is abandoned (model loading included)."""
+    stall_timeout_s: float = Field(30.0, gt=0)
+    """A stream silent for this long between chunks is abandoned."""
+
+
+class EmbeddedSettings(BaseModel):
+    """The in-process llama-cpp-python backend."""
+
+    model_path: Path | None = None
+    """A GGUF to serve; default: the built takeaways GGUF, else the packaged gemma-3-270m."""
+    n_threads: int | None = None
+    """CPU threads for generation; default: all cores."""
+    prompt_cache_mb: int = Field(512, ge=0)
+    """RAM for saved prompt states, so a repeated file skips its prefill; 0 turns it off."""
+    generation_timeout_s: float = Field(180.0, gt=0)
+    """A generation running longer than this is abandoned."""
+
+
+class BackendSettings(BaseModel):
+    """Which model answers."""
+
+    prefer: Literal["auto", "ollama", "embedded"] = "auto"
+    """auto: Ollama with the model if reachable, else embedded."""
+    recheck_interval_s: float = Field(15.0, gt=0)
+    """How often a failed backend is probed again."""
+    ollama: OllamaSettings = Field(default_factory=OllamaSettings)
+    """Ollama server settings."""
+    embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
+    """Embedded llama-cpp-python settings."""
+
+
+class ApiSettings(BaseModel):
+    """The daemon's local API."""
+
+    transport: Literal["unix", "tcp"] = "unix"
+    """unix: a 0600 socket in the state folder; tcp: 127.0.0.1 only."""
+    port: int = Field(0, ge=0, le=65535)
+    """TCP port; 0 picks a free one (written to the daemon's runtime file)."""
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    """Requests larger than this are refused with 413."""
+
+
+class TaskSettings(BaseModel):
+    """Which suggestions the daemon makes on its own after a save."""
+
+    enabled: list[TaskKind] = Field(default_factory=lambda: ["fix", "complete", "docstring", "types"])
+    """Task kinds run automatically; `explain` is on demand unless listed here."""
+    max_context_lines: int = Field(80, ge=5)
+    """Most lines of a file shown to the model around a change."""
+
+
+class Settings(BaseSettings):
+    """Everything configurable in takeaways."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
+        extra="forbid",
+    )
+
+    watcher: WatcherSettings = Field(default_factory=WatcherSettings)
+    """File watching."""
+    sampling: SamplingSettings = Field(default_factory=SamplingSettings)
+    """Decoding."""
+    backend: BackendSettings = Field(default_factory=BackendSettings)
+    """Model backends."""
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    """Local API."""
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
+    """Automatic tasks."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: init (tests), then env, then the TOML file, then the defaults.
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=locations.config_file()),
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the effective settings, turning a bad file or variable into a `ConfigError`."""
+    path = locations.config_file()
+    try:
+        return Settings(**overrides)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path} is not valid TOML ({error}); fix or remove it") from None
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise ConfigError(
+            f"invalid settings ({problems}); check {path} and TAKEAWAYS_* variables"
+        ) from None
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _env_keys() -> set[str]:
+    keys = set()
+    for name in os.environ:
+        if name.startswith(ENV_PREFIX) and name != "TAKEAWAYS_HOME":
+            keys.add(name[len(ENV_PREFIX) :].lower().replace(ENV_NESTED_DELIMITER, "."))
+    return keys
+
+
+def _file_keys() -> set[str]:
+    path = locations.config_file()
+    if not path.exists():
+        return set()
+    with path.open("rb") as handle:
+        return set(_flatten(tomllib.load(handle)))
+
+
+def describe_sources(settings: Settings) -> list[tuple[str, Any, str]]:
+    """Each setting as (dotted name, value, source), where source is default, file or env."""
+    env_keys, file_keys = _env_keys(), _file_keys()
+    rows = []
+    for name, value in _flatten(settings.model_dump(mode="json")).items():
+        # A whole section may come from one env var holding JSON: match by prefix too.
+        if any(name == key or name.startswith(f"{key}.") for key in env_keys):
+            source = "env"
+        elif name in file_keys:
+            source = f"file ({locations.config_file()})"
+        else:
+            source = "default"
+        rows.append((name, value, source))
+    return rows

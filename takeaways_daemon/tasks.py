@@ -1,0 +1,55 @@
+"""A task: one question for the model about one place in one file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from takeaways_daemon import prompt_format
+from takeaways_daemon.settings import TaskKind
+
+
+@dataclass(frozen=True)
+class Task:
+    """What to ask, about which lines, and which lines the answer may replace.
+
+    Lines are 1-based and inclusive. `shown_*` is the snippet given to the model; `target_*` is
+    the range a patch built from the answer replaces (see suggestion_builder for each kind).
+    """
+
+    kind: TaskKind
+    path: str
+    """Path relative to the project root, with forward slashes."""
+    language: str
+    file_text: str
+    """The whole file as analysed: patches are checked against it."""
+    shown_start: int
+    shown_end: int
+    target_start: int
+    target_end: int
+    indent: str = ""
+    """Indentation the answer's code is re-indented to."""
+    symbol: str | None = None
+    """Enclosing function or class, such as `Parser.feed`."""
+    error: str | None = None
+    """The error a fix addresses, with line and column."""
+    frameworks: tuple[str, ...] = field(default=())
+
+    @property
+    def shown_code(self) -> str:
+        """The snippet the model sees."""
+        lines = self.file_text.splitlines()
+        return "\n".join(lines[self.shown_start - 1 : self.shown_end])
+
+    def prompt(self) -> str:
+        """The full prompt for this task, in the shared format."""
+        return prompt_format.render_prompt(
+            prompt_format.INSTRUCTIONS[self.kind],
+            prompt_format.render_task_input(
+                path=self.path,
+                language=self.language,
+                code=self.shown_code,
+                symbol=self.symbol,
+                error=self.error,
+                frameworks=self.frameworks,
+            ),
+        )
