@@ -1,28 +1,36 @@
 """The one prompt format: used by the daemon, the training-data formatter and the Modelfile.
 
 Every exchange is Alpaca-shaped: an instruction, an input and a response. The response is a
-single JSON object, so it is trivial to parse and can be enforced while decoding (a JSON schema
-for llama-cpp-python's grammar and for Ollama's `format`). Fine-tuning teaches the same shape.
+short sectioned text that is trivial to parse and that small models follow well (tried on the
+packaged gemma-3-270m: code inside a Markdown fence comes out right far more often than code
+escaped inside a JSON string):
 
->>> prompt = render_prompt("Say hi.", "nothing")
->>> prompt.endswith(RESPONSE_HEADER)
-True
->>> parse_answer('{"title": "t", "explanation": "e", "code": "x = 1"}', "fix").code
-'x = 1'
+    Title: Add the missing colon
+    ```python
+    def add(a, b):
+        return a + b
+    ```
+    Explanation: The def line lacked its closing colon.
+
+`explain` answers have no code block. `answer_grammar()` enforces the shape while decoding
+(llama.cpp GBNF); fine-tuning teaches the same shape, so Ollama needs no grammar.
+
+>>> answer = parse_answer(render_answer("Fix it", "Was broken.", "x = 1"), "fix")
+>>> (answer.title, answer.code, answer.explanation)
+('Fix it', 'x = 1', 'Was broken.')
 """
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
-from typing import Any
 
 from takeaways_daemon.errors import MalformedAnswer
 from takeaways_daemon.settings import TaskKind
 
 SYSTEM_PROMPT = (
     "You are takeaways, a careful coding assistant running on the developer's machine. "
-    "Answer with one JSON object and nothing else."
+    "Answer exactly in the requested format."
 )
 INSTRUCTION_HEADER = "### Instruction:\n"
 INPUT_HEADER = "### Input:\n"
@@ -31,37 +39,48 @@ RESPONSE_HEADER = "### Response:\n"
 STOP_SEQUENCES = ("\n### Instruction:", "\n### Input:", "\n### Response:")
 
 MAX_TITLE_CHARS = 120
-MAX_EXPLANATION_CHARS = 1200
-MAX_CODE_CHARS = 6000
+MAX_EXPLANATION_CHARS = 2000
+MAX_CODE_CHARS = 8000
 
-# What each kind asks for. The `code` field's meaning differs by kind, and the daemon turns it
-# into a patch accordingly (see suggestion_builder).
-INSTRUCTIONS: dict[TaskKind, str] = {
-    "fix": (
-        "The code below has an error. Rewrite the code so the error is gone and nothing else "
-        "changes. Put the corrected code in \"code\", a short title in \"title\" and what was "
-        "wrong in \"explanation\"."
-    ),
-    "complete": (
-        "Complete the function below. Put only the function body (the lines after the "
-        "signature and docstring) in \"code\", a short title in \"title\" and how it works in "
-        "\"explanation\"."
-    ),
-    "docstring": (
-        "Write a docstring for the function below. Put only the docstring text, without "
-        "quotes, in \"code\", a short title in \"title\" and why it helps in \"explanation\"."
-    ),
-    "types": (
-        "Add type hints to the signature of the function below. Put only the annotated "
-        "signature line (from `def` to the colon) in \"code\", a short title in \"title\" and "
-        "the chosen types in \"explanation\"."
-    ),
-    "explain": (
-        "Explain what the code below does: its purpose, its parameters, what it returns and "
-        "any pitfalls. Put a one-line summary in \"title\" and the explanation in "
-        "\"explanation\". Leave \"code\" empty."
-    ),
+_FORMAT_WITH_CODE = (
+    "Answer with a line `Title: ` and a short title, then the code in a ```{lang} fence, "
+    "then a line `Explanation: ` and {explain}."
+)
+_FORMAT_WITHOUT_CODE = (
+    "Answer with a line `Title: ` and a one-line summary, then a line `Explanation: ` and "
+    "the explanation."
+)
+
+# What each kind asks for. The code block means something different for each kind, and the
+# daemon turns it into a patch accordingly (see suggestion_builder).
+TASK_INSTRUCTIONS: dict[TaskKind, str] = {
+    "fix": "The code below has an error. Rewrite the code so the error is gone and nothing "
+    "else changes.",
+    "complete": "Complete the function below. Write only the function body: the lines after "
+    "its signature and docstring.",
+    "docstring": "Write a docstring for the function below. Write only the docstring's text, "
+    "without quotes.",
+    "types": "Add type hints to the function below. Write only its annotated signature, "
+    "from `def` to the colon.",
+    "explain": "Explain what the code below does: its purpose, its parameters, what it "
+    "returns and any pitfalls.",
 }
+_EXPLANATION_ASKS: dict[TaskKind, str] = {
+    "fix": "what was wrong",
+    "complete": "how it works",
+    "docstring": "why it helps",
+    "types": "the chosen types",
+    "explain": "the explanation",
+}
+
+
+def instruction(kind: TaskKind, language: str = "python") -> str:
+    """The full instruction for a task kind: what to do and how to answer."""
+    if kind == "explain":
+        answer_format = _FORMAT_WITHOUT_CODE
+    else:
+        answer_format = _FORMAT_WITH_CODE.format(lang=language, explain=_EXPLANATION_ASKS[kind])
+    return f"{TASK_INSTRUCTIONS[kind]} {answer_format}"
 
 
 @dataclass(frozen=True)
@@ -74,73 +93,82 @@ class Answer:
     code: str
 
 
-def answer_schema(kind: TaskKind) -> dict[str, Any]:
-    """The JSON schema every answer of `kind` must follow (used for constrained decoding)."""
-    code_limit = 0 if kind == "explain" else MAX_CODE_CHARS
-    return {
-        "type": "object",
-        "properties": {
-            "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE_CHARS},
-            "code": {"type": "string", "maxLength": code_limit},
-            "explanation": {"type": "string", "maxLength": MAX_EXPLANATION_CHARS},
-        },
-        "required": ["title", "code", "explanation"],
-        "additionalProperties": False,
-    }
-
-
-def render_prompt(instruction: str, input_text: str, system: str = SYSTEM_PROMPT) -> str:
+def render_prompt(instruction_text: str, input_text: str, system: str = SYSTEM_PROMPT) -> str:
     """The full prompt text a model sees, ending where its response begins."""
     parts = [f"{system}\n\n"] if system else []
-    parts.append(f"{INSTRUCTION_HEADER}{instruction.strip()}\n\n")
+    parts.append(f"{INSTRUCTION_HEADER}{instruction_text.strip()}\n\n")
     if input_text:
         parts.append(f"{INPUT_HEADER}{input_text.rstrip()}\n\n")
     parts.append(RESPONSE_HEADER)
     return "".join(parts)
 
 
-def render_answer(title: str, explanation: str, code: str) -> str:
+def render_answer(title: str, explanation: str, code: str | None, language: str = "python") -> str:
     """The exact text a model should produce: what training targets and the parser accepts."""
-    return json.dumps({"title": title, "code": code, "explanation": explanation}, ensure_ascii=False)
+    title = " ".join(title.split())
+    explanation = explanation.strip()
+    if code is None:
+        return f"Title: {title}\nExplanation: {explanation}"
+    return f"Title: {title}\n```{language}\n{code.rstrip()}\n```\nExplanation: {explanation}"
+
+
+_ANSWER = re.compile(
+    r"\A\s*Title:[ \t]*(?P<title>[^\n]*)\n"
+    r"(?:[ \t]*```[\w+#.-]*[ \t]*\n(?P<code>.*?)^[ \t]*```[ \t]*\n)?"
+    r"\s*Explanation:[ \t]*(?P<explanation>.*)\Z",
+    re.DOTALL | re.MULTILINE,
+)
 
 
 def parse_answer(text: str, kind: TaskKind) -> Answer:
-    """Parse a model's response, raising `MalformedAnswer` unless it is exactly one valid object.
+    """Parse a model's response, raising `MalformedAnswer` unless every section is there.
 
-    >>> parse_answer('{"title": "", "code": "", "explanation": ""}', "fix")
+    >>> parse_answer("Title: \\nExplanation: nothing", "explain")
     Traceback (most recent call last):
     ...
     takeaways_daemon.errors.MalformedAnswer: empty title
     """
-    stripped = text.strip()
-    # Tolerate a Markdown fence around the object: untuned models add one when unconstrained.
-    if stripped.startswith("```"):
-        stripped = stripped.strip("`").removeprefix("json").strip()
-    try:
-        value = json.loads(stripped)
-    except json.JSONDecodeError as error:
-        raise MalformedAnswer(f"not JSON: {error.msg} at char {error.pos}") from None
-    if not isinstance(value, dict):
-        raise MalformedAnswer("the answer is not a JSON object")
-    fields = {}
-    for key in ("title", "explanation", "code"):
-        field = value.get(key, "")
-        if not isinstance(field, str):
-            raise MalformedAnswer(f"{key} is not a string")
-        fields[key] = field
-    title = " ".join(fields["title"].split())
+    for stop in STOP_SEQUENCES:
+        text = text.split(stop, 1)[0]
+    match = _ANSWER.match(text.replace("\r\n", "\n"))
+    if match is None:
+        raise MalformedAnswer("the answer lacks a `Title:` line, a code block or `Explanation:`")
+    title = " ".join(match["title"].split())
+    code = (match["code"] or "").removesuffix("\n")
+    explanation = match["explanation"].strip()
     if not title:
         raise MalformedAnswer("empty title")
-    if kind != "explain" and not fields["code"].strip():
-        raise MalformedAnswer("empty code")
-    if kind == "explain" and not fields["explanation"].strip():
+    if len(title) > MAX_TITLE_CHARS * 4 or len(code) > MAX_CODE_CHARS:
+        raise MalformedAnswer("the answer is too long")
+    if kind != "explain" and not code.strip():
+        raise MalformedAnswer("the answer has no code")
+    if kind == "explain" and not explanation:
         raise MalformedAnswer("empty explanation")
-    return Answer(kind, title[:MAX_TITLE_CHARS], fields["explanation"].strip(), fields["code"])
+    return Answer(kind, title[:MAX_TITLE_CHARS], explanation[:MAX_EXPLANATION_CHARS], code)
 
 
-def format_training_example(instruction: str, input_text: str, output: str) -> tuple[str, str]:
+def answer_grammar(kind: TaskKind, language: str = "python") -> str:
+    """A llama.cpp GBNF grammar that only admits well-formed answers of `kind`."""
+    code = (
+        f'"```{language}\\n" codeline codeline* "```\\n" '
+        if kind != "explain"
+        else ""
+    )
+    return "\n".join(
+        [
+            f'root ::= "Title: " text "\\n" {code}"Explanation: " text more? more? more?',
+            "text ::= [^\\n`] [^\\n]*",
+            'more ::= "\\n" [^\\n#`] [^\\n]*',
+            # Any line except one that starts with a fence (which would end the block early).
+            'codeline ::= "\\n" | [^`\\n] [^\\n]* "\\n" | "`" [^`\\n] [^\\n]* "\\n" '
+            '| "``" [^`\\n] [^\\n]* "\\n"',
+        ]
+    )
+
+
+def format_training_example(instruction_text: str, input_text: str, output: str) -> tuple[str, str]:
     """An Alpaca example as (prompt, completion): training puts the loss on the completion only."""
-    return render_prompt(instruction, input_text), output
+    return render_prompt(instruction_text, input_text), output
 
 
 def ollama_template() -> str:

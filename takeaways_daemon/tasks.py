@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from takeaways_daemon import few_shot as few_shot_examples
 from takeaways_daemon import prompt_format
 from takeaways_daemon.settings import TaskKind
 
@@ -40,10 +41,10 @@ class Task:
         lines = self.file_text.splitlines()
         return "\n".join(lines[self.shown_start - 1 : self.shown_end])
 
-    def prompt(self) -> str:
-        """The full prompt for this task, in the shared format."""
-        return prompt_format.render_prompt(
-            prompt_format.INSTRUCTIONS[self.kind],
+    def prompt(self, *, few_shot: bool = False) -> str:
+        """The full prompt for this task; `few_shot` puts a worked example first."""
+        prompt = prompt_format.render_prompt(
+            prompt_format.instruction(self.kind, self.language),
             prompt_format.render_task_input(
                 path=self.path,
                 language=self.language,
@@ -52,4 +53,10 @@ class Task:
                 error=self.error,
                 frameworks=self.frameworks,
             ),
+            system="" if few_shot else prompt_format.SYSTEM_PROMPT,
         )
+        if few_shot:
+            # The system line goes first, once; the demonstration follows it.
+            demo = few_shot_examples.demonstration(self.kind, self.language)
+            return demo + prompt
+        return prompt

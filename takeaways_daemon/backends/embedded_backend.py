@@ -1,0 +1,165 @@
+"""The embedded backend: a GGUF served in-process by llama-cpp-python.
+
+llama.cpp calls block for seconds, so they run on one worker thread and hand chunks to the
+event loop; the loop never waits on the model. A RAM cache of prompt states lets a prompt that
+shares a prefix with an earlier one (the same file again) skip most of its prefill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from takeaways_daemon.backends.base import Backend, GenerationRequest
+from takeaways_daemon.backends.model_files import resolve_embedded_model
+from takeaways_daemon.errors import BackendStalled, BackendUnavailable
+from takeaways_daemon.settings import EmbeddedSettings
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+_DONE = object()
+
+
+class EmbeddedBackend(Backend):
+    """llama-cpp-python on a local GGUF file."""
+
+    name = "embedded"
+
+    def __init__(
+        self, settings: EmbeddedSettings, *, num_ctx: int = 4096, model_path: Path | None = None
+    ) -> None:
+        self.settings = settings
+        self.num_ctx = num_ctx
+        self._model_path = model_path
+        self.model = model_path.stem if model_path else "(not loaded)"
+        self._llama: Llama | None = None
+        # One llama.cpp context serves one generation at a time.
+        self._lock = threading.Lock()
+        self._load_lock = asyncio.Lock()
+        self.load_seconds: float | None = None
+
+    @property
+    def model_path(self) -> Path | None:
+        """The GGUF being served, once resolved."""
+        return self._model_path
+
+    async def ensure_ready(self) -> None:
+        """Load the model on first use (in a thread, since it takes a while)."""
+        async with self._load_lock:
+            if self._llama is None:
+                await asyncio.to_thread(self._load)
+
+    def _load(self) -> None:
+        try:
+            from llama_cpp import Llama, LlamaRAMCache
+        except ImportError as error:
+            raise BackendUnavailable(
+                f"llama-cpp-python is not importable ({error}); reinstall with `make setup`"
+            ) from None
+        if self._model_path is None:
+            self._model_path, self.model = resolve_embedded_model(self.settings)
+        started = time.monotonic()
+        try:
+            llama = Llama(
+                model_path=str(self._model_path),
+                n_ctx=self.num_ctx,
+                n_threads=self.settings.n_threads or os.cpu_count() or 2,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as error:
+            raise BackendUnavailable(
+                f"could not load {self._model_path} ({error}); check it is a GGUF file"
+            ) from None
+        if self.settings.prompt_cache_mb:
+            llama.set_cache(LlamaRAMCache(capacity_bytes=self.settings.prompt_cache_mb << 20))
+        self._llama = llama
+        self.load_seconds = time.monotonic() - started
+
+    def _completion_args(self, request: GenerationRequest) -> dict[str, Any]:
+        from llama_cpp import LlamaGrammar
+
+        args: dict[str, Any] = {
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "repeat_penalty": request.repeat_penalty,
+            "stop": list(request.stop),
+            "seed": request.seed,
+        }
+        if request.json_schema is not None:
+            args["grammar"] = LlamaGrammar.from_json_schema(
+                json.dumps(request.json_schema), verbose=False
+            )
+        return args
+
+    def _run(
+        self,
+        request: GenerationRequest,
+        emit: Any,
+        cancelled: threading.Event,
+    ) -> None:
+        assert self._llama is not None
+        with self._lock:
+            try:
+                chunks = self._llama.create_completion(
+                    request.prompt, stream=True, **self._completion_args(request)
+                )
+                for chunk in chunks:
+                    if cancelled.is_set():
+                        break
+                    text = chunk["choices"][0]["text"]
+                    if text:
+                        emit(text)
+                emit(_DONE)
+            except Exception as error:  # reported to the awaiting coroutine, not lost in a thread
+                emit(error)
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+        """Generate on the worker thread, yielding chunks as they come."""
+        await self.ensure_ready()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[object] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def emit(item: object) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
+        worker = loop.run_in_executor(None, self._run, request, emit, cancelled)
+        deadline = loop.time() + self.settings.generation_timeout_s
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        item = await queue.get()
+                except TimeoutError:
+                    raise BackendStalled(
+                        f"the embedded model took over {self.settings.generation_timeout_s:.0f} s"
+                    ) from None
+                if item is _DONE:
+                    break
+                if isinstance(item, Exception):
+                    raise BackendUnavailable(f"the embedded model failed: {item}") from None
+                assert isinstance(item, str)
+                yield item
+        finally:
+            # Stop the thread at its next token, whether we finished, failed or were cancelled.
+            cancelled.set()
+            with contextlib.suppress(Exception):
+                await asyncio.shield(worker)
+
+    def tokenize(self, text: str) -> list[int]:
+        """Token ids of `text` for the loaded model (used by benchmarks)."""
+        assert self._llama is not None
+        return self._llama.tokenize(text.encode("utf-8"), special=True)
+
+    def describe(self) -> dict[str, Any]:
+        """Backend, model name and GGUF path."""
+        return {"backend": self.name, "model": self.model, "model_path": str(self._model_path)}

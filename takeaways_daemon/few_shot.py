@@ -1,0 +1,64 @@
+"""Worked examples shown before the real task when the model was not tuned on our format.
+
+A base model (the packaged gemma-3-270m) follows the answer format far more reliably after one
+demonstration of it; the fine-tuned takeaways model has learned it and gets none.
+"""
+
+from __future__ import annotations
+
+from takeaways_daemon import prompt_format
+from takeaways_daemon.settings import TaskKind
+
+_GREET = "def greet(name):\n    print('hi', name)"
+
+# (input code, error or None, title, code answer or None, explanation) for each kind.
+_EXAMPLES: dict[TaskKind, tuple[str, str | None, str, str | None, str]] = {
+    "fix": (
+        "def greet(name)\n    print('hi', name)",
+        "line 1, column 16: expected ':'",
+        "Add the missing colon",
+        _GREET,
+        "The def line lacked its closing colon.",
+    ),
+    "complete": (
+        'def area(width, height):\n    """Return the area of a rectangle."""\n    pass',
+        None,
+        "Multiply the sides",
+        "return width * height",
+        "A rectangle's area is its width times its height.",
+    ),
+    "docstring": (
+        "def area(width, height):\n    return width * height",
+        None,
+        "Document area",
+        "Return the area of a width by height rectangle.",
+        "States what the function computes from its two sides.",
+    ),
+    "types": (
+        "def repeat(text, times):\n    return text * times",
+        None,
+        "Annotate repeat",
+        "def repeat(text: str, times: int) -> str:",
+        "text is repeated, so it is a str; times counts, so it is an int.",
+    ),
+    "explain": (
+        _GREET,
+        None,
+        "Prints a greeting",
+        None,
+        "greet takes a name and prints 'hi' followed by it. It returns None.",
+    ),
+}
+
+
+def demonstration(kind: TaskKind, language: str = "python") -> str:
+    """One complete exchange of `kind` in the shared format, to put before the real prompt."""
+    code, error, title, answer_code, explanation = _EXAMPLES[kind]
+    prompt = prompt_format.render_prompt(
+        prompt_format.instruction(kind, language),
+        prompt_format.render_task_input(
+            path="example.py", language=language, code=code, error=error
+        ),
+    )
+    answer = prompt_format.render_answer(title, explanation, answer_code, language)
+    return f"{prompt}{answer}\n\n"

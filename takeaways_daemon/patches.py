@@ -1,0 +1,198 @@
+"""Patches as line-range replacements: check, render as a unified diff, parse from one, apply.
+
+A patch replaces lines `start_line..end_line` (1-based, inclusive) with `replacement`. It carries
+the text it expects there, so it only applies to the file it was made for.
+
+>>> patch = LinePatch("a.py", 2, 2, "y = 2\\n", original="y = 1\\n")
+>>> patch.apply_to("x = 1\\ny = 1\\n")
+'x = 1\\ny = 2\\n'
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from takeaways_daemon.errors import FileChangedError, PatchRejected
+
+
+def sha256_text(text: str) -> str:
+    """Fingerprint of a file's text, used to refuse patches on a changed file."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def _ensure_newline(text: str) -> str:
+    return text if not text or text.endswith("\n") else text + "\n"
+
+
+@dataclass(frozen=True)
+class LinePatch:
+    """Replace lines `start_line..end_line` of `path` with `replacement`."""
+
+    path: str
+    start_line: int
+    end_line: int
+    replacement: str
+    original: str
+    """The lines being replaced, exactly as they were."""
+
+    def apply_to(self, text: str) -> str:
+        """The patched text; raises `PatchRejected` if the lines are not the expected ones."""
+        lines = _lines(text)
+        if not 1 <= self.start_line <= self.end_line <= max(len(lines), 1):
+            raise PatchRejected(
+                f"lines {self.start_line}-{self.end_line} are outside {self.path} "
+                f"({len(lines)} lines)"
+            )
+        current = "".join(lines[self.start_line - 1 : self.end_line])
+        if current.rstrip("\n") != self.original.rstrip("\n"):
+            raise PatchRejected(f"{self.path}:{self.start_line} no longer holds the patched lines")
+        replacement = _ensure_newline(self.replacement)
+        if not current.endswith("\n"):
+            # The last line had no newline: keep it that way.
+            replacement = replacement.removesuffix("\n")
+        return "".join(lines[: self.start_line - 1]) + replacement + "".join(lines[self.end_line :])
+
+    def unified_diff(self, text: str, context: int = 3) -> str:
+        """The patch as a unified diff against `text`."""
+        after = self.apply_to(text)
+        return "".join(
+            difflib.unified_diff(
+                _lines(text), _lines(after), f"a/{self.path}", f"b/{self.path}", n=context
+            )
+        )
+
+
+def patch_from_texts(path: str, before: str, after: str) -> LinePatch:
+    """The smallest single line range that turns `before` into `after`."""
+    old, new = _lines(before), _lines(after)
+    prefix = 0
+    while prefix < min(len(old), len(new)) and old[prefix] == new[prefix]:
+        prefix += 1
+    suffix = 0
+    while (
+        suffix < min(len(old), len(new)) - prefix
+        and old[len(old) - 1 - suffix] == new[len(new) - 1 - suffix]
+    ):
+        suffix += 1
+    if prefix == len(old) == len(new):
+        raise PatchRejected(f"the patch for {path} changes nothing")
+    start, end = prefix, len(old) - suffix
+    if start == end:
+        # Pure insertion: anchor it on a neighbouring line so the range is never empty.
+        if start > 0:
+            start -= 1
+        elif end < len(old):
+            end += 1
+        else:
+            raise PatchRejected(f"cannot anchor a patch in empty file {path}")
+    new_start, new_end = start, len(new) - (len(old) - end)
+    return LinePatch(
+        path, start + 1, end, "".join(new[new_start:new_end]), "".join(old[start:end])
+    )
+
+
+_HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
+
+
+def parse_unified_diff(path: str, diff: str, text: str) -> LinePatch:
+    """Apply a unified diff's hunks to `text` and return them as one `LinePatch`.
+
+    Hunks must match the text exactly at their stated lines; a diff for another file or one that
+    does not apply raises `PatchRejected`.
+    """
+    old = _lines(text)
+    out: list[str] = []
+    cursor = 0
+    lines = diff.splitlines(keepends=True)
+    index = 0
+    seen_hunk = False
+    while index < len(lines):
+        match = _HUNK.match(lines[index])
+        index += 1
+        if not match:
+            continue
+        seen_hunk = True
+        start = int(match.group(1)) - (0 if match.group(2) == "0" else 1)
+        if start < cursor:
+            raise PatchRejected("unified diff hunks overlap or are out of order")
+        out.extend(old[cursor:start])
+        cursor = start
+        while index < len(lines) and not lines[index].startswith("@@"):
+            line = lines[index]
+            index += 1
+            tag, body = line[:1], line[1:]
+            if line.startswith("\\"):
+                continue
+            if tag in (" ", "-"):
+                if cursor >= len(old) or old[cursor].rstrip("\r\n") != body.rstrip("\r\n"):
+                    raise PatchRejected(f"unified diff does not match {path} at line {cursor + 1}")
+                cursor += 1
+                if tag == " ":
+                    out.append(old[cursor - 1])
+            elif tag == "+":
+                out.append(_ensure_newline(body))
+            elif line.startswith(("---", "+++")):
+                break
+    if not seen_hunk:
+        raise PatchRejected("no hunks in the unified diff")
+    out.extend(old[cursor:])
+    return patch_from_texts(path, text, "".join(out))
+
+
+def read_source(path: Path) -> str:
+    """A file's text with its line endings kept, so patches and hashes see the real bytes."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return handle.read()
+
+
+def resolve_inside(root: Path, relative: str) -> Path:
+    """The absolute path of `relative` under `root`, refusing anything that escapes it."""
+    root = root.resolve()
+    if not relative or Path(relative).is_absolute():
+        raise PatchRejected(f"patch path {relative!r} must be relative to the project")
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root):
+        raise PatchRejected(f"patch path {relative!r} leaves the project root")
+    return target
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace a file's text in one step (temp file + rename), keeping its permissions."""
+    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".takeaways", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as temp:
+            temp.write(text)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.chmod(temp_name, mode)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def apply_to_file(root: Path, patch: LinePatch, expected_sha256: str) -> Path:
+    """Apply `patch` on disk, refusing if the file changed since the patch was made."""
+    target = resolve_inside(root, patch.path)
+    try:
+        current = read_source(target)
+    except FileNotFoundError:
+        raise FileChangedError(f"{patch.path} no longer exists") from None
+    if sha256_text(current) != expected_sha256:
+        raise FileChangedError(
+            f"{patch.path} changed since this suggestion was made; it was not applied "
+            "(wait for a fresh suggestion)"
+        )
+    write_atomically(target, patch.apply_to(current))
+    return target

@@ -1,0 +1,97 @@
+"""Turn a parsed answer into a checked suggestion, or reject it.
+
+The `code` field of an answer means something different for each task kind (see the prompt
+format's instructions); this module turns it into a line-range patch on the task's target lines
+and keeps it only if it applies to the analysed text, changes something, and, for Python, leaves
+a file that still parses.
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+from takeaways_daemon.errors import PatchRejected
+from takeaways_daemon.patches import LinePatch, sha256_text
+from takeaways_daemon.prompt_format import Answer
+from takeaways_daemon.sanitize import strip_control
+from takeaways_daemon.suggestions import Suggestion
+from takeaways_daemon.tasks import Task
+
+
+def _target_text(task: Task) -> str:
+    lines = task.file_text.splitlines(keepends=True)
+    return "".join(lines[task.target_start - 1 : task.target_end])
+
+
+def _strip_fence(code: str) -> str:
+    """Drop a Markdown fence the model may wrap code in."""
+    lines = code.strip("\n").splitlines()
+    if lines and lines[0].lstrip().startswith("```"):
+        lines = lines[1:]
+        if lines and lines[-1].strip().startswith("```"):
+            lines = lines[:-1]
+    return "\n".join(lines)
+
+
+def _reindent(code: str, indent: str) -> str:
+    body = textwrap.dedent(_strip_fence(code))
+    return textwrap.indent(body.rstrip() + "\n", indent, lambda line: bool(line.strip()))
+
+
+def _docstring_block(text: str, indent: str) -> str:
+    text = text.strip().strip('"').strip("'").strip()
+    if not text:
+        raise PatchRejected("the docstring is empty")
+    text = text.replace('"""', r"\"\"\"")
+    lines = textwrap.dedent(text).splitlines()
+    if len(lines) == 1:
+        return f'{indent}"""{lines[0]}"""\n'
+    body = "".join(f"{indent}{line}\n" if line.strip() else "\n" for line in lines[1:])
+    return f'{indent}"""{lines[0]}\n{body}{indent}"""\n'
+
+
+def _replacement(task: Task, answer: Answer) -> str:
+    if task.kind == "docstring":
+        return _docstring_block(answer.code, task.indent) + _target_text(task)
+    if task.kind == "types":
+        signature = _reindent(answer.code, task.indent)
+        head = signature.lstrip()
+        if not head.startswith(("def ", "async def ")) or not head.rstrip().endswith(":"):
+            raise PatchRejected("the annotated signature is not a `def …:` line")
+        name = task.symbol.rsplit(".", 1)[-1] if task.symbol else None
+        if name and f"def {name}(" not in head:
+            raise PatchRejected(f"the annotated signature renames {name}")
+        return signature
+    return _reindent(answer.code, task.indent)
+
+
+def build_suggestion(task: Task, answer: Answer, *, backend: str = "", model: str = "") -> Suggestion:
+    """A suggestion for `task` from `answer`; raises `PatchRejected` if it would not be safe."""
+    title = strip_control(answer.title)
+    explanation = strip_control(answer.explanation)
+    original = _target_text(task)
+    sha = sha256_text(task.file_text)
+    if task.kind == "explain":
+        return Suggestion(
+            kind=task.kind, path=task.path, start_line=task.target_start,
+            end_line=task.target_end, replacement=original, original=original, title=title,
+            explanation=explanation, file_sha256=sha, symbol=task.symbol, backend=backend,
+            model=model,
+        )  # fmt: skip
+    replacement = strip_control(_replacement(task, answer))
+    patch = LinePatch(task.path, task.target_start, task.target_end, replacement, original)
+    patched = patch.apply_to(task.file_text)
+    if patched == task.file_text:
+        raise PatchRejected("the answer changes nothing")
+    if task.language == "python":
+        try:
+            ast.parse(patched)
+        except SyntaxError as error:
+            raise PatchRejected(f"the patched file does not parse: {error.msg} (line {error.lineno})") from None
+    return Suggestion(
+        kind=task.kind, path=task.path, start_line=task.target_start, end_line=task.target_end,
+        replacement=replacement, original=original, title=title, explanation=explanation,
+        diff=patch.unified_diff(task.file_text), file_sha256=sha, symbol=task.symbol,
+        backend=backend, model=model,
+    )  # fmt: skip
