@@ -28,11 +28,11 @@ _EXAMPLES: dict[TaskKind, tuple[str, str | None, str, str | None, str]] = {
         "A rectangle's area is its width times its height.",
     ),
     "docstring": (
-        "def area(width, height):\n    return width * height",
+        "def clamp(value, low, high):\n    return max(low, min(value, high))",
         None,
-        "Document area",
-        "Return the area of a width by height rectangle.",
-        "States what the function computes from its two sides.",
+        "Document clamp",
+        "Return value limited to the range low..high.",
+        "States what the function returns and how its arguments bound it.",
     ),
     "types": (
         "def repeat(text, times):\n    return text * times",

@@ -126,6 +126,8 @@ class TaskSettings(BaseModel):
     """Task kinds run automatically; `explain` is on demand unless listed here."""
     max_context_lines: int = Field(80, ge=5)
     """Most lines of a file shown to the model around a change."""
+    few_shot: Literal["auto", "always", "never"] = "auto"
+    """Show the model a worked example first; auto: only for models not tuned on our format."""
 
 
 class Settings(BaseSettings):

@@ -25,6 +25,8 @@ class GenerationRequest:
     seed: int | None = None
     json_schema: dict[str, Any] | None = None
     """Constrain the output to this JSON schema (grammar in llama.cpp, `format` in Ollama)."""
+    grammar: str | None = None
+    """Constrain the output to this llama.cpp GBNF grammar (backends without grammars ignore it)."""
 
     @classmethod
     def from_settings(

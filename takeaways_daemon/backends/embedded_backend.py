@@ -94,7 +94,9 @@ class EmbeddedBackend(Backend):
             "stop": list(request.stop),
             "seed": request.seed,
         }
-        if request.json_schema is not None:
+        if request.grammar is not None:
+            args["grammar"] = LlamaGrammar.from_string(request.grammar, verbose=False)
+        elif request.json_schema is not None:
             args["grammar"] = LlamaGrammar.from_json_schema(
                 json.dumps(request.json_schema), verbose=False
             )

@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 
 _SOURCE_BREAK = re.compile(r"\r\n|\r|\n")
-_LEADING_SPACE = re.compile(r"[ \t\f]*")
 
 
 def source_lines(text: str) -> list[str]:
@@ -30,8 +29,9 @@ def source_lines(text: str) -> list[str]:
 
 def indentation(line: str) -> str:
     """The spaces and tabs a line starts with."""
+    leading = line[: len(line) - len(line.lstrip(" \t\f"))]
     # A form feed resets Python's column count, so only what follows the last one indents.
-    return _LEADING_SPACE.match(line).group().rpartition("\f")[2]  # type: ignore[union-attr]
+    return leading.rpartition("\f")[2]
 
 
 def is_blank_or_comment(line: str) -> bool:

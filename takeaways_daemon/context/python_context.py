@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from dataclasses import dataclass
 
 from takeaways_daemon.context.lines import indentation, is_blank_or_comment, source_lines
@@ -50,7 +51,11 @@ def parse_python(text: str) -> tuple[ast.Module | None, SyntaxIssue | None]:
     """
     # Editors that save a byte order mark leave it in the text; ast refuses it, Python files don't.
     try:
-        return ast.parse(text.removeprefix(_BOM)), None
+        # Silence SyntaxWarnings (such as "invalid escape sequence"): they would spam the daemon's
+        # log on every save, and under `-W error` Python turns them into SyntaxErrors.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text.removeprefix(_BOM)), None
     except SyntaxError as error:
         return None, _issue_from(error, source_lines(text))
     except (ValueError, RecursionError):

@@ -7,7 +7,7 @@ statement, a function, a class or just some lines), and describe one `Task` per 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from takeaways_daemon.context.changes import changed_lines
 from takeaways_daemon.context.frameworks import detect_frameworks
@@ -51,6 +51,27 @@ def plan_tasks(
     return [task for task in tasks if task.kind in wanted]
 
 
+def plan_file_tasks(
+    path: str, text: str, enabled: Sequence[TaskKind], max_context_lines: int = 80
+) -> list[Task]:
+    """Every task worth running on a whole file, for one-shot scans: its fix, or each function's."""
+    plan = _Plan(path, language_for_path(path), text, max(1, max_context_lines))
+    wanted = set(enabled)
+    if plan.language != PYTHON or not wanted:
+        return plan_tasks(path, None, text, enabled, max_context_lines)
+    tree, _ = parse_python(text)
+    if tree is None:
+        tasks = _python_tasks(plan, [(1, max(1, len(plan.lines)))])
+    else:
+        tasks = []
+        for found in definitions(tree, text):
+            if found.is_function:
+                # A change on the def line selects exactly this function (the innermost there).
+                tasks.extend(_python_tasks(plan, [(found.def_line, found.def_line)]))
+    unique = {(task.kind, task.target_start, task.target_end): task for task in tasks}
+    return [task for task in unique.values() if task.kind in wanted]
+
+
 @dataclass
 class _Plan:
     """What every task of one file shares; ranges go in as source lines and leave as Task lines."""
@@ -59,6 +80,8 @@ class _Plan:
     language: str
     text: str
     max_lines: int
+    lines: list[str] = field(init=False)
+    line_map: LineMap = field(init=False)
 
     def __post_init__(self) -> None:
         self.lines = source_lines(self.text)

@@ -35,7 +35,7 @@ class WatcherStats:
     ignored: int = 0
     """Events and files skipped: ignored paths, binary, oversized or symlinked files."""
     rescans: int = 0
-    """Reconciling walks of the tree (after a burst, an overflow, a full queue or new ignore rules)."""
+    """Tree walks: after a burst, an overflow, a full queue or new ignore rules."""
     overflows: int = 0
     """Times the kernel's inotify event queue overflowed and events were lost."""
     dropped: int = 0

@@ -76,7 +76,7 @@ class ChangeQueue:
             self._timer = loop.call_at(deadline, self._fire)
 
     def is_waiting(self, relative: str) -> bool:
-        """Whether the file is inside its quiet period (so a read of it now may already be stale)."""
+        """Whether the file is inside its quiet period (a read of it now may already be stale)."""
         return relative in self._waiting
 
     def cancel_waiting(self) -> list[str]:
@@ -89,7 +89,7 @@ class ChangeQueue:
         return files
 
     def invalidate(self, relative: str) -> bool:
-        """Drop the file's pending change and tell listeners if any work for it was queued or taken."""
+        """Drop the file's pending change; tell listeners if work for it was queued or taken."""
         superseded = False
         if self._pending.pop(relative, None) is not None:
             self.stats.coalesced += 1

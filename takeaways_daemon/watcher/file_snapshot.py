@@ -1,4 +1,4 @@
-"""One file's state, read robustly: its text, or why there is none (gone, binary, too big, a link)."""
+"""One file's state, read robustly: its text, or why there is none (gone, binary, big, a link)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class FileSnapshot:
     """The outcome of reading one file."""
 
     status: Literal["text", "skipped", "gone"]
-    """text: readable UTF-8; skipped: binary, oversized, a link or not a regular file; gone: missing."""
+    """text: readable UTF-8; skipped: binary, oversized, a link or not a file; gone: missing."""
     text: str | None = None
     fingerprint: Fingerprint | None = None
 

@@ -70,7 +70,7 @@ BUILTIN_FILE_PATTERNS = (
 )
 """File-name patterns skipped anywhere in the tree."""
 
-_BUILTIN_FILES = re.compile("|".join(fnmatch.translate(pattern) for pattern in BUILTIN_FILE_PATTERNS))
+_BUILTIN_FILES = re.compile("|".join(fnmatch.translate(glob) for glob in BUILTIN_FILE_PATTERNS))
 _EXCLUDE_FILE = ".git/info/exclude"
 _RULE_FILE_NAMES = frozenset({".gitignore", "pyvenv.cfg"})
 _CACHE_LIMIT = 100_000
@@ -79,8 +79,8 @@ _CACHE_LIMIT = 100_000
 class IgnoreRules:
     """Answers "should the watcher skip this path?" for one project root.
 
-    `.gitignore` files (root and nested) and `.git/info/exclude` are read lazily and cached. When one
-    of them changes, build a new `IgnoreRules` rather than patching this one: see `is_rules_file`.
+    `.gitignore` files (root and nested) and `.git/info/exclude` are read lazily and cached. When
+    one of them changes, build a new `IgnoreRules` rather than patching this one (`affects_rules`).
     """
 
     def __init__(self, root: Path, extra_patterns: Iterable[str] = ()) -> None:
@@ -93,7 +93,7 @@ class IgnoreRules:
         self._exclude: GitIgnoreSpec | None = self._read_spec(self.root / _EXCLUDE_FILE)
 
     def is_ignored(self, path: Path, *, is_dir: bool = False) -> bool:
-        """Whether the watcher skips `path` (absolute, or relative to the root); outside the root: yes."""
+        """Whether the watcher skips `path` (absolute or root-relative); outside the root: yes."""
         if path.is_absolute():
             text = str(path)
             if text == str(self.root):
@@ -112,10 +112,13 @@ class IgnoreRules:
         parent = relative.rpartition("/")[0]
         return self._dir_ignored(parent) or self._matches(relative, is_dir=False)
 
-    @staticmethod
-    def is_rules_file(relative: str) -> bool:
-        """Whether a change to this file changes the rules themselves."""
-        return relative == _EXCLUDE_FILE or relative.rpartition("/")[2] in _RULE_FILE_NAMES
+    def affects_rules(self, relative: str) -> bool:
+        """Whether a change to this file changes the rules (a visible `.gitignore`, venv marker)."""
+        if relative == _EXCLUDE_FILE:
+            return True
+        parent, _, name = relative.rpartition("/")
+        # Rule files inside skipped folders (node_modules is full of them) change nothing.
+        return name in _RULE_FILE_NAMES and not self._dir_ignored(parent)
 
     def _dir_ignored(self, relative: str) -> bool:
         if not relative:

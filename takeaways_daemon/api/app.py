@@ -1,0 +1,121 @@
+"""The API's routes. Every client (CLI, TUI, scripts) uses these and nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sse_starlette.sse import EventSourceResponse
+
+from takeaways_daemon import __version__
+from takeaways_daemon.api.guard import ApiGuard
+from takeaways_daemon.errors import BackendUnavailable, FileChangedError, PatchRejected
+from takeaways_daemon.service import DaemonService, UnknownSuggestion
+from takeaways_daemon.suggestions import Suggestion
+
+
+class Rating(BaseModel):
+    """A 👍 (+1) or 👎 (-1)."""
+
+    rating: Literal[1, -1]
+
+
+class GenerateBody(BaseModel):
+    """Prompt in, code out."""
+
+    prompt: str = Field(min_length=1, max_length=20_000)
+    max_tokens: int | None = Field(None, ge=1, le=4096)
+
+
+def create_app(
+    service: DaemonService, *, token: str, allowed_hosts: list[str], max_body_bytes: int
+) -> ApiGuard:
+    """The ASGI app: routes behind the access guard."""
+    app = FastAPI(title="takeaways daemon", version=__version__, docs_url=None, redoc_url=None)
+
+    @app.exception_handler(UnknownSuggestion)
+    async def unknown(_: Request, error: UnknownSuggestion) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=404)
+
+    @app.exception_handler(FileChangedError)
+    async def changed(_: Request, error: FileChangedError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=409)
+
+    @app.exception_handler(PatchRejected)
+    async def rejected(_: Request, error: PatchRejected) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=409)
+
+    @app.exception_handler(BackendUnavailable)
+    async def unavailable(_: Request, error: BackendUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=503)
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"ok": True, "version": __version__, "root": str(service.root)}
+
+    @app.get("/status")
+    async def status() -> dict[str, Any]:
+        return service.status()
+
+    @app.get("/suggestions")
+    async def suggestions(
+        status: str | None = None, path: str | None = None, kind: str | None = None
+    ) -> list[Suggestion]:
+        items = [
+            item
+            for item in service.store
+            if (status is None or item.status == status)
+            and (path is None or item.path == path)
+            and (kind is None or item.kind == kind)
+        ]
+        return list(reversed(items))
+
+    @app.get("/suggestions/{suggestion_id}")
+    async def suggestion(suggestion_id: str) -> Suggestion:
+        return service.get(suggestion_id)
+
+    @app.post("/suggestions/{suggestion_id}/accept")
+    async def accept(suggestion_id: str) -> Suggestion:
+        return service.accept(suggestion_id)
+
+    @app.post("/suggestions/{suggestion_id}/reject")
+    async def reject(suggestion_id: str) -> Suggestion:
+        return service.reject(suggestion_id)
+
+    @app.post("/suggestions/{suggestion_id}/rate")
+    async def rate(suggestion_id: str, body: Rating) -> Suggestion:
+        return service.rate(suggestion_id, body.rating)
+
+    @app.post("/generate")
+    async def generate(body: GenerateBody) -> dict[str, Any]:
+        return await service.generate(body.prompt, body.max_tokens)
+
+    @app.get("/events")
+    async def events(request: Request) -> EventSourceResponse:
+        queue = service.store.subscribe()
+
+        async def stream() -> AsyncIterator[dict[str, str]]:
+            try:
+                yield {"event": "hello", "data": json.dumps(service.status())}
+                while not await request.is_disconnected():
+                    try:
+                        event = await asyncio.wait_for(queue.get(), timeout=15)
+                    except TimeoutError:
+                        continue  # sse-starlette sends its own keep-alive pings
+                    yield {"event": event.type, "data": event.suggestion.model_dump_json()}
+            finally:
+                service.store.unsubscribe(queue)
+
+        return EventSourceResponse(stream(), ping=10)
+
+    @app.api_route("/{path:path}", methods=["OPTIONS"], include_in_schema=False)
+    async def no_cors(path: str) -> None:
+        # Explicitly no CORS: a preflight gets no Access-Control-* headers.
+        raise HTTPException(405, "CORS is not supported")
+
+    return ApiGuard(app, token=token, allowed_hosts=allowed_hosts, max_body_bytes=max_body_bytes)

@@ -1,0 +1,127 @@
+"""Choose a backend, watch its health, and switch or recover without a restart.
+
+Order (with `backend.prefer = auto`): Ollama if it runs and has the model, else embedded (which
+itself prefers the built takeaways GGUF over the packaged base). A failure marks the backend
+down with a reason that `takeaways status` shows; a periodic re-check brings it back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from takeaways_daemon.backends.base import Backend, Generation, GenerationRequest
+from takeaways_daemon.backends.registry import BackendRegistry, default_registry
+from takeaways_daemon.errors import BackendUnavailable
+from takeaways_daemon.settings import Settings
+
+log = logging.getLogger(__name__)
+State = Literal["starting", "ready", "down"]
+
+
+@dataclass
+class BackendStatus:
+    """What clients see about the model side."""
+
+    state: State = "starting"
+    backend: str | None = None
+    model: str | None = None
+    reason: str = ""
+    """Why the state is what it is (which backend was skipped and why, or the failure)."""
+    since: float = field(default_factory=time.time)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class BackendSupervisor:
+    """Owns the active backend for one daemon."""
+
+    def __init__(self, settings: Settings, registry: BackendRegistry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or default_registry()
+        self.status = BackendStatus()
+        self._backend: Backend | None = None
+        self._select_lock = asyncio.Lock()
+        self._recheck_task: asyncio.Task[None] | None = None
+        # One instance per backend name: a loaded embedded model is reused, never reloaded.
+        self._instances: dict[str, Backend] = {}
+
+    @property
+    def backend(self) -> Backend | None:
+        """The backend in use, if any."""
+        return self._backend
+
+    def _set(self, state: State, reason: str, backend: Backend | None = None) -> None:
+        if backend is not None:
+            self._backend = backend
+        active = self._backend
+        self.status = BackendStatus(
+            state=state,
+            backend=active.name if active else None,
+            model=active.model if active else None,
+            reason=reason,
+            details=active.describe() if active else {},
+        )
+
+    async def _candidates(self) -> list[str]:
+        prefer = self.settings.backend.prefer
+        return ["ollama", "embedded"] if prefer == "auto" else [prefer]
+
+    async def select(self) -> Backend:
+        """Pick the first backend that is ready, in the documented order."""
+        async with self._select_lock:
+            skipped: list[str] = []
+            for name in await self._candidates():
+                candidate = self._instances.get(name)
+                if candidate is None:
+                    candidate = self._instances[name] = self.registry.create(name, self.settings)
+                try:
+                    await candidate.ensure_ready()
+                except BackendUnavailable as error:
+                    skipped.append(f"{name}: {error}")
+                    continue
+                reason = "; ".join(skipped) if skipped else "first choice"
+                self._set("ready", reason, candidate)
+                log.info("backend %s (%s) ready; %s", candidate.name, candidate.model, reason)
+                return candidate
+            self._set("down", "; ".join(skipped))
+            raise BackendUnavailable("no backend is available: " + "; ".join(skipped))
+
+    async def start(self) -> None:
+        """Select a backend and keep re-checking in the background."""
+        with contextlib.suppress(BackendUnavailable):
+            await self.select()
+        self._recheck_task = asyncio.create_task(self._recheck_loop())
+
+    async def _recheck_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.backend.recheck_interval_s)
+            preferred_first = (await self._candidates())[0]
+            degraded = self.status.state != "ready" or self.status.backend != preferred_first
+            if degraded:
+                # Down, or serving a fallback while the preferred backend may be back.
+                with contextlib.suppress(BackendUnavailable):
+                    await self.select()
+
+    async def generate(self, request: GenerationRequest) -> Generation:
+        """Answer with the active backend; a failure marks it down and is re-raised."""
+        backend = self._backend
+        if backend is None or self.status.state == "down":
+            backend = await self.select()
+        try:
+            return await backend.generate(request)
+        except BackendUnavailable as error:
+            self._set("down", str(error))
+            raise
+
+    async def close(self) -> None:
+        """Stop re-checking and release the backend."""
+        if self._recheck_task:
+            self._recheck_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recheck_task
+        for backend in self._instances.values():
+            await backend.close()

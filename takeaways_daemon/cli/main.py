@@ -1,0 +1,42 @@
+"""Entry point: the command group, and typed errors turned into one readable line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from takeaways_daemon.cli import config_commands, daemon_commands, scan_command, suggestion_commands
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="takeaways")
+def cli() -> None:
+    """takeaways: a private coding assistant that lives on your machine.
+
+    Start with `takeaways watch PATH` (foreground) or `takeaways start PATH` (background), then
+    use `takeaways-tui`, `takeaways suggestions` and `takeaways apply ID`.
+    """
+
+
+for module in (daemon_commands, suggestion_commands, scan_command, config_commands):
+    for command in module.COMMANDS:
+        cli.add_command(command)
+
+
+def main() -> None:
+    """Run the CLI; library errors become `takeaways: …` and an exit code, never a traceback."""
+    from takeaways_daemon.errors import TakeawaysError
+
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except TakeawaysError as error:
+        click.echo(f"takeaways: {error}", err=True)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,56 @@
+"""How suggestions and status look in a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from takeaways_daemon.sanitize import strip_control
+
+_KIND_COLOURS = {"fix": "red", "complete": "green", "docstring": "cyan", "types": "magenta", "explain": "blue"}
+
+
+def suggestion_text(item: dict[str, Any], *, with_diff: bool = True) -> str:
+    """A suggestion as a few coloured lines (all model and file text already sanitized)."""
+    kind = item["kind"]
+    where = f"{strip_control(item['path'])}:{item['start_line']}-{item['end_line']}"
+    head = (
+        click.style(f"● {kind:<9}", fg=_KIND_COLOURS.get(kind, "white"), bold=True)
+        + f" {where}  {strip_control(item['title'])}"
+        + click.style(
+            f"  [{item['id']}] {item.get('backend', '')} {item.get('model', '')}"
+            f" {item.get('latency_ms', 0) / 1000:.1f}s",
+            dim=True,
+        )
+    )
+    lines = [head]
+    explanation = strip_control(item.get("explanation", "")).strip()
+    if explanation:
+        lines.extend(f"    {line}" for line in explanation.splitlines())
+    if with_diff and item.get("diff"):
+        for line in strip_control(item["diff"]).splitlines():
+            colour = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+            lines.append("    " + (click.style(line, fg=colour) if colour else line))
+    return "\n".join(lines)
+
+
+def status_text(record: dict[str, Any], status: dict[str, Any]) -> str:
+    """`takeaways status` as aligned lines."""
+    backend = status["backend"]
+    latency = status["metrics"]["latency_ms"]
+    rows = [
+        ("project", status["root"]),
+        ("daemon", f"pid {status['pid']}, up {status['uptime_s']:.0f}s, v{status['version']}"),
+        ("api", record["address"]),
+        ("token file", record["token_file"]),
+        ("log", record["log_file"]),
+        ("backend", f"{backend['name'] or '-'} ({backend['state']})"),
+        ("model", backend["model"] or "-"),
+        ("why", backend["reason"] or "-"),
+        ("watcher", status["watcher"]["mode"]),
+        ("queue depth", str(status["watcher"]["queue_depth"])),
+        ("suggestions", f"{status['suggestions']['open']} open, {status['suggestions']['kept']} kept"),
+        ("latency", f"p50 {latency['p50'] or '-'} ms, p95 {latency['p95'] or '-'} ms"),
+    ]
+    return "\n".join(f"{name:<12} {strip_control(str(value))}" for name, value in rows)

@@ -1,0 +1,46 @@
+"""`takeaways scan PATH [--json]`: one-shot suggestions for files, without a daemon.
+
+The `--json` shape is stable: `{"suggestions": [{"id", "kind", "path", "start_line",
+"end_line", "replacement", "title", "explanation", "diff"}]}`. Lines are 1-based and inclusive;
+`replacement` is the new text of those lines; `path` is relative to the scanned folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the stable JSON shape.")
+@click.option(
+    "--kind", "kinds", multiple=True,
+    type=click.Choice(["fix", "complete", "docstring", "types", "explain"]),
+    help="Task kinds to run (repeatable); default: the configured automatic kinds.",
+)  # fmt: skip
+@click.option("--max-tasks", default=20, show_default=True, help="Stop after this many model calls.")
+def scan(path: Path, as_json: bool, kinds: tuple[str, ...], max_tasks: int) -> None:
+    """Analyse PATH (a file or folder) once and print suggestions."""
+    import asyncio
+
+    from takeaways_daemon.cli.printing import suggestion_text
+    from takeaways_daemon.scanner import scan_path
+    from takeaways_daemon.settings import load_settings
+
+    settings = load_settings()
+    progress = None if as_json else (lambda message: click.echo(click.style(message, dim=True), err=True))
+    found = asyncio.run(
+        scan_path(path, settings, kinds=list(kinds) or None, max_tasks=max_tasks, progress=progress)
+    )
+    if as_json:
+        click.echo(json.dumps({"suggestions": [item.scan_view() for item in found]}, indent=2))
+        return
+    for item in found:
+        click.echo(suggestion_text(item.model_dump()))
+    click.echo(f"{len(found)} suggestion(s)", err=True)
+
+
+COMMANDS = [scan]

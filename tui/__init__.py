@@ -1,0 +1,1 @@
+"""takeaways-tui: the Textual terminal UI that sits beside the editor (talks to the daemon API only)."""
