@@ -152,8 +152,9 @@ async def main() -> int:
             (
                 f"burst {BURST_FILES}×{BURST_ROUNDS} writes",
                 "PASS" if passed else "FAIL",
-                f"{len(got)} queued, {wrong} wrong/missing, {extra} extra; written in {written_s:.1f}s, "
-                f"settled {settled_s:.1f}s later; rescans +{watcher.stats.rescans - before}",
+                f"{len(got)} queued, {wrong} wrong/missing, {extra} extra; "
+                f"written in {written_s:.1f}s, settled {settled_s:.1f}s later; "
+                f"rescans +{watcher.stats.rescans - before}",
             )
         )
         stats = watcher.stats

@@ -64,4 +64,10 @@ def project_state_dir(project_root: Path) -> Path:
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (mode 0700) if needed: it holds tokens, sockets and private code."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = path.stat()
+    if info.st_uid != os.getuid():
+        # A folder someone else made (in /tmp, say) could let them reach our socket or token.
+        raise PermissionError(f"{path} belongs to another user; remove it or move TAKEAWAYS_HOME")
+    if info.st_mode & 0o077:
+        path.chmod(0o700)
     return path

@@ -96,9 +96,7 @@ def patch_from_texts(path: str, before: str, after: str) -> LinePatch:
         else:
             raise PatchRejected(f"cannot anchor a patch in empty file {path}")
     new_start, new_end = start, len(new) - (len(old) - end)
-    return LinePatch(
-        path, start + 1, end, "".join(new[new_start:new_end]), "".join(old[start:end])
-    )
+    return LinePatch(path, start + 1, end, "".join(new[new_start:new_end]), "".join(old[start:end]))
 
 
 _HUNK = re.compile(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@")
@@ -169,7 +167,9 @@ def resolve_inside(root: Path, relative: str) -> Path:
 def write_atomically(path: Path, text: str) -> None:
     """Replace a file's text in one step (temp file + rename), keeping its permissions."""
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".takeaways", dir=path.parent)
+    handle, temp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".takeaways", dir=path.parent
+    )
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as temp:
             temp.write(text)

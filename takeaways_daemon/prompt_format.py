@@ -149,11 +149,7 @@ def parse_answer(text: str, kind: TaskKind) -> Answer:
 
 def answer_grammar(kind: TaskKind, language: str = "python") -> str:
     """A llama.cpp GBNF grammar that only admits well-formed answers of `kind`."""
-    code = (
-        f'"```{language}\\n" codeline codeline* "```\\n" '
-        if kind != "explain"
-        else ""
-    )
+    code = f'"```{language}\\n" codeline codeline* "```\\n" ' if kind != "explain" else ""
     return "\n".join(
         [
             f'root ::= "Title: " text "\\n" {code}"Explanation: " text more? more? more?',
@@ -194,9 +190,9 @@ def render_task_input(
     The code comes last so that two prompts on the same file share the longest possible prefix
     up to the first changed line (the embedded backend reuses the prefill of that prefix).
 
-    >>> print(render_task_input(path="a.py", language="python", code="x = (", error="line 1: '(' was never closed"))
+    >>> print(render_task_input(path="a.py", language="python", code="x = (", error="unclosed"))
     File: a.py (python)
-    Error: line 1: '(' was never closed
+    Error: unclosed
     Code:
     ```python
     x = (

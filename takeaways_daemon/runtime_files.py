@@ -11,6 +11,7 @@ import fcntl
 import json
 import os
 import secrets
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -37,6 +38,18 @@ class RuntimeRecord:
     started_at: float
 
 
+# sun_path holds 108 bytes with its NUL; deep state folders (tests, long home paths) overflow it.
+_MAX_SOCKET_PATH = 100
+
+
+def _socket_path(state_dir: Path) -> Path:
+    preferred = state_dir / "api.sock"
+    if len(os.fsencode(preferred)) <= _MAX_SOCKET_PATH:
+        return preferred
+    short_dir = Path(tempfile.gettempdir()) / f"takeaways-{os.getuid()}"
+    return short_dir / f"{state_dir.name}.sock"
+
+
 class ProjectFiles:
     """Paths of one project's daemon files."""
 
@@ -46,13 +59,14 @@ class ProjectFiles:
         self.lock = self.dir / "daemon.lock"
         self.pid = self.dir / "daemon.pid"
         self.token = self.dir / "token"
-        self.socket = self.dir / "api.sock"
+        self.socket = _socket_path(self.dir)
         self.runtime = self.dir / "runtime.json"
         self.log = self.dir / "daemon.log"
 
     def prepare(self) -> None:
         """Create the private folder."""
         locations.ensure_private_dir(self.dir)
+        locations.ensure_private_dir(self.socket.parent)
         (self.dir / "root").write_text(str(self.root))
 
     def acquire_lock(self) -> IO[str]:

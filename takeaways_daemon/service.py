@@ -39,7 +39,9 @@ class DaemonService:
         self.metrics = Metrics()
         self.store = SuggestionStore()
         self.supervisor = BackendSupervisor(settings)
-        self.engine = SuggestionEngine(self.root, settings, self.supervisor, self.store, self.metrics)
+        self.engine = SuggestionEngine(
+            self.root, settings, self.supervisor, self.store, self.metrics
+        )
         self.watcher = ProjectWatcher(self.root, settings.watcher)
         self.watcher.add_superseded_listener(self.engine.on_superseded)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -64,7 +66,9 @@ class DaemonService:
         """A kept suggestion, or `UnknownSuggestion`."""
         suggestion = self.store.get(suggestion_id)
         if suggestion is None:
-            raise UnknownSuggestion(f"no suggestion {suggestion_id!r}; list them with `takeaways suggestions`")
+            raise UnknownSuggestion(
+                f"no suggestion {suggestion_id!r}; list them with `takeaways suggestions`"
+            )
         return suggestion
 
     def accept(self, suggestion_id: str) -> Suggestion:

@@ -66,7 +66,9 @@ def _replacement(task: Task, answer: Answer) -> str:
     return _reindent(answer.code, task.indent)
 
 
-def build_suggestion(task: Task, answer: Answer, *, backend: str = "", model: str = "") -> Suggestion:
+def build_suggestion(
+    task: Task, answer: Answer, *, backend: str = "", model: str = ""
+) -> Suggestion:
     """A suggestion for `task` from `answer`; raises `PatchRejected` if it would not be safe."""
     title = strip_control(answer.title)
     explanation = strip_control(answer.explanation)
@@ -88,7 +90,9 @@ def build_suggestion(task: Task, answer: Answer, *, backend: str = "", model: st
         try:
             ast.parse(patched)
         except SyntaxError as error:
-            raise PatchRejected(f"the patched file does not parse: {error.msg} (line {error.lineno})") from None
+            raise PatchRejected(
+                f"the patched file does not parse: {error.msg} (line {error.lineno})"
+            ) from None
     return Suggestion(
         kind=task.kind, path=task.path, start_line=task.target_start, end_line=task.target_end,
         replacement=replacement, original=original, title=title, explanation=explanation,

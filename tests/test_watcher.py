@@ -1,4 +1,4 @@
-"""The project watcher on real folders with real watchdog observers (debounce shortened to 50 ms)."""
+"""The project watcher on real folders with real watchdog observers (debounce cut to 50 ms)."""
 
 from __future__ import annotations
 
@@ -165,15 +165,20 @@ class TestLatestWins:
 
 
 class TestIgnored:
+    # watchdog warns when `mkdir -p` races its own recursive watch setup; harmless here.
+    @pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
     def test_ignored_paths_produce_no_changes(self, tmp_path: Path) -> None:
         outside = tmp_path / "outside.py"
+        outside_dir = tmp_path / "outside_dir"
         root = tmp_path / "project"
         write(outside, "secret = 1\n")
+        write(outside_dir / "lib.py", "lib = 1\n")
         write(root / ".gitignore", "secret.py\n")
         write(root / "sub" / ".gitignore", "/generated.py\n")
         write(root / "myenv" / "pyvenv.cfg", "home = /usr\n")
         write(root / ".git" / "HEAD", "ref: refs/heads/main\n")
         (root / "link.py").symlink_to(outside)
+        (root / "linked_dir").symlink_to(outside_dir, target_is_directory=True)
 
         async def scenario(watcher: ProjectWatcher) -> list[FileChange]:
             write(root / "secret.py", "token = 'x'\n")
@@ -190,6 +195,8 @@ class TestIgnored:
             write(root / "big.py", "x = 1\n" * 400)
             (root / "new_link.py").symlink_to(outside)
             write(outside, "secret = 2\n")
+            write(outside_dir / "lib.py", "lib = 2\n")
+            write(outside_dir / "new.py", "new = 1\n")
             write(root / "ok.py", "fine = True\n")  # the control: this one must arrive
             return await collect(watcher)
 

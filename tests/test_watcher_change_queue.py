@@ -42,13 +42,13 @@ class TestDebounce:
     def test_each_file_has_its_own_quiet_period(self) -> None:
         async def scenario() -> list[list[str]]:
             batches: list[list[str]] = []
-            queue = ChangeQueue(debounce_s=0.05, max_files=10, on_due=batches.append)
-            queue.touch("early.py")
-            await asyncio.sleep(0.03)
-            queue.touch("late.py")
-            await asyncio.sleep(0.035)
+            queue = ChangeQueue(debounce_s=0.1, max_files=10, on_due=batches.append)
+            queue.touch("early.py")  # due at 0.10
+            await asyncio.sleep(0.06)
+            queue.touch("late.py")  # due at 0.16
+            await asyncio.sleep(0.07)
             assert batches == [["early.py"]]
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.1)
             return batches
 
         assert run(scenario()) == [["early.py"], ["late.py"]]

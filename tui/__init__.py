@@ -1,1 +1,1 @@
-"""takeaways-tui: the Textual terminal UI that sits beside the editor (talks to the daemon API only)."""
+"""takeaways-tui: the Textual UI beside the editor; it talks to the daemon API only."""

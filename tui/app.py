@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -23,7 +24,7 @@ class TakeawaysApp(App[None]):
     """Live suggestions for one project."""
 
     TITLE = "takeaways"
-    BINDINGS = [Binding("q", "quit", "Quit", id="quit")]
+    BINDINGS: ClassVar = [Binding("q", "quit", "Quit", id="quit")]
 
     def __init__(self, project: Path) -> None:
         super().__init__()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import json
 from collections.abc import Iterable
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -96,4 +97,3 @@ def allowed_hosts_for(transport: str, port: int | None) -> list[str]:
         return ["localhost", "takeaways"]
     names = ["127.0.0.1", "localhost"]
     return names + [f"{name}:{port}" for name in names]
-

@@ -1,4 +1,4 @@
-"""Which GGUF the embedded backend serves: explicit setting, built takeaways model, packaged base."""
+"""Which GGUF the embedded backend serves: the setting, the built takeaways GGUF, the base."""
 
 from __future__ import annotations
 

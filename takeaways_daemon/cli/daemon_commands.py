@@ -14,7 +14,10 @@ from pathlib import Path
 import click
 
 PATH_ARGUMENT = click.argument(
-    "path", required=False, default=".", type=click.Path(exists=True, file_okay=False, path_type=Path)
+    "path",
+    required=False,
+    default=".",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
 )
 
 
@@ -40,7 +43,9 @@ def _wait_for_daemon(root: Path, process: subprocess.Popen[bytes], timeout: floa
 
 @click.command()
 @PATH_ARGUMENT
-@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for it to answer.")
+@click.option(
+    "--timeout", default=60.0, show_default=True, help="Seconds to wait for it to answer."
+)
 def start(path: Path, timeout: float) -> None:
     """Start the daemon for PATH in the background."""
     from takeaways_daemon.runtime_files import ProjectFiles
@@ -128,7 +133,11 @@ def watch(path: Path) -> None:
             backend = service.supervisor.status
             if (backend.state, backend.model) != shown_backend:
                 shown_backend = (backend.state, backend.model)
-                click.echo(click.style(f"backend: {backend.backend} {backend.model} ({backend.state})", dim=True))
+                click.echo(
+                    click.style(
+                        f"backend: {backend.backend} {backend.model} ({backend.state})", dim=True
+                    )
+                )
             if event and event.type == "added":
                 click.echo(suggestion_text(event.suggestion.model_dump()))
 

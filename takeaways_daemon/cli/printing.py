@@ -8,7 +8,13 @@ import click
 
 from takeaways_daemon.sanitize import strip_control
 
-_KIND_COLOURS = {"fix": "red", "complete": "green", "docstring": "cyan", "types": "magenta", "explain": "blue"}
+_KIND_COLOURS = {
+    "fix": "red",
+    "complete": "green",
+    "docstring": "cyan",
+    "types": "magenta",
+    "explain": "blue",
+}
 
 
 def suggestion_text(item: dict[str, Any], *, with_diff: bool = True) -> str:
@@ -50,7 +56,10 @@ def status_text(record: dict[str, Any], status: dict[str, Any]) -> str:
         ("why", backend["reason"] or "-"),
         ("watcher", status["watcher"]["mode"]),
         ("queue depth", str(status["watcher"]["queue_depth"])),
-        ("suggestions", f"{status['suggestions']['open']} open, {status['suggestions']['kept']} kept"),
+        (
+            "suggestions",
+            f"{status['suggestions']['open']} open, {status['suggestions']['kept']} kept",
+        ),
         ("latency", f"p50 {latency['p50'] or '-'} ms, p95 {latency['p95'] or '-'} ms"),
     ]
     return "\n".join(f"{name:<12} {strip_control(str(value))}" for name, value in rows)

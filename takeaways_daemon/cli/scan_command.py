@@ -21,7 +21,9 @@ import click
     type=click.Choice(["fix", "complete", "docstring", "types", "explain"]),
     help="Task kinds to run (repeatable); default: the configured automatic kinds.",
 )  # fmt: skip
-@click.option("--max-tasks", default=20, show_default=True, help="Stop after this many model calls.")
+@click.option(
+    "--max-tasks", default=20, show_default=True, help="Stop after this many model calls."
+)
 def scan(path: Path, as_json: bool, kinds: tuple[str, ...], max_tasks: int) -> None:
     """Analyse PATH (a file or folder) once and print suggestions."""
     import asyncio
@@ -31,7 +33,9 @@ def scan(path: Path, as_json: bool, kinds: tuple[str, ...], max_tasks: int) -> N
     from takeaways_daemon.settings import load_settings
 
     settings = load_settings()
-    progress = None if as_json else (lambda message: click.echo(click.style(message, dim=True), err=True))
+    progress = (
+        None if as_json else (lambda message: click.echo(click.style(message, dim=True), err=True))
+    )
     found = asyncio.run(
         scan_path(path, settings, kinds=list(kinds) or None, max_tasks=max_tasks, progress=progress)
     )

@@ -91,6 +91,9 @@ class IgnoreRules:
         self._dirs: dict[str, bool] = {}
         self._specs: dict[str, GitIgnoreSpec | None] = {}
         self._exclude: GitIgnoreSpec | None = self._read_spec(self.root / _EXCLUDE_FILE)
+        # Read now, so this object keeps describing the rules as they were when it was built
+        # (nested files are read by the first walk, which visits every folder that matters).
+        self._spec_at("")
 
     def is_ignored(self, path: Path, *, is_dir: bool = False) -> bool:
         """Whether the watcher skips `path` (absolute or root-relative); outside the root: yes."""

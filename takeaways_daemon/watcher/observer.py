@@ -104,7 +104,8 @@ class OverflowSignal(logging.Filter):
     """Calls back when watchdog logs an inotify queue overflow.
 
     Watchdog rebuilds its watches after an overflow but tells handlers nothing; its warning is
-    the only signal, so a filter on its logger listens for it (and lets the record through).
+    the only signal, so a filter on its logger listens for it (and lets the record through). The
+    warning does not say which observer overflowed: every watcher in the process rescans.
     """
 
     def __init__(self, callback: Callable[[], None]) -> None:

