@@ -91,6 +91,7 @@ async def wait_idle(watcher: ProjectWatcher, quiet_s: float = 1.0, limit_s: floa
 
 
 async def main() -> int:
+    """Run the three measurements in one temp folder and print the table; 1 if the burst failed."""
     rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory(prefix="takeaways-bench-") as temp:
         root = Path(temp) / "project"

@@ -30,6 +30,14 @@ def _lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
+def _diff_lines(text: str) -> list[str]:
+    """Lines for difflib, with git's marker after a last line that has no newline."""
+    lines = _lines(text)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n\\ No newline at end of file\n"
+    return lines
+
+
 def _ensure_newline(text: str) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
 
@@ -57,6 +65,9 @@ class LinePatch:
         if current.rstrip("\n") != self.original.rstrip("\n"):
             raise PatchRejected(f"{self.path}:{self.start_line} no longer holds the patched lines")
         replacement = _ensure_newline(self.replacement)
+        if "\r\n" in (current or text):
+            # Keep a CRLF file CRLF: model code always comes with bare newlines.
+            replacement = replacement.replace("\r\n", "\n").replace("\n", "\r\n")
         if not current.endswith("\n"):
             # The last line had no newline: keep it that way.
             replacement = replacement.removesuffix("\n")
@@ -67,7 +78,7 @@ class LinePatch:
         after = self.apply_to(text)
         return "".join(
             difflib.unified_diff(
-                _lines(text), _lines(after), f"a/{self.path}", f"b/{self.path}", n=context
+                _diff_lines(text), _diff_lines(after), f"a/{self.path}", f"b/{self.path}", n=context
             )
         )
 
@@ -141,6 +152,9 @@ def parse_unified_diff(path: str, diff: str, text: str) -> LinePatch:
                 out.append(_ensure_newline(body))
             elif line.startswith(("---", "+++")):
                 break
+    named = [line[4:].strip() for line in lines if line.startswith("+++ ")]
+    if named and named[0].split("\t")[0].removeprefix("b/") != path:
+        raise PatchRejected(f"the unified diff is for {named[0]}, not {path}")
     if not seen_hunk:
         raise PatchRejected("no hunks in the unified diff")
     out.extend(old[cursor:])

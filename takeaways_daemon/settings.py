@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,6 +29,8 @@ ENV_NESTED_DELIMITER = "__"
 
 class WatcherSettings(BaseModel):
     """How the project folder is watched."""
+
+    model_config = ConfigDict(extra="forbid")
 
     debounce_ms: int = Field(400, ge=0, le=60_000)
     """Quiet time after a file's last event before it is analysed; later saves restart the wait."""
@@ -49,6 +51,8 @@ class WatcherSettings(BaseModel):
 class SamplingSettings(BaseModel):
     """Decoding parameters sent to every backend (the seed's values)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     temperature: float = Field(0.7, ge=0)
     """Randomness; 0 is greedy."""
     top_p: float = Field(0.9, gt=0, le=1)
@@ -68,6 +72,8 @@ class SamplingSettings(BaseModel):
 class OllamaSettings(BaseModel):
     """The Ollama server, preferred when it runs and has the model."""
 
+    model_config = ConfigDict(extra="forbid")
+
     host: str = "http://127.0.0.1:11434"
     """Ollama's base URL."""
     model: str = "takeaways"
@@ -84,6 +90,8 @@ class OllamaSettings(BaseModel):
 
 class EmbeddedSettings(BaseModel):
     """The in-process llama-cpp-python backend."""
+
+    model_config = ConfigDict(extra="forbid")
 
     model_path: Path | None = None
     """A GGUF to serve; default: the built takeaways GGUF, else the packaged gemma-3-270m."""
@@ -103,6 +111,8 @@ class EmbeddedSettings(BaseModel):
 class BackendSettings(BaseModel):
     """Which model answers."""
 
+    model_config = ConfigDict(extra="forbid")
+
     prefer: Literal["auto", "ollama", "embedded"] = "auto"
     """auto: Ollama with the model if reachable, else embedded."""
     recheck_interval_s: float = Field(15.0, gt=0)
@@ -116,6 +126,8 @@ class BackendSettings(BaseModel):
 class ApiSettings(BaseModel):
     """The daemon's local API."""
 
+    model_config = ConfigDict(extra="forbid")
+
     transport: Literal["unix", "tcp"] = "unix"
     """unix: a 0600 socket in the state folder; tcp: 127.0.0.1 only."""
     port: int = Field(0, ge=0, le=65535)
@@ -126,6 +138,8 @@ class ApiSettings(BaseModel):
 
 class TaskSettings(BaseModel):
     """Which suggestions the daemon makes on its own after a save."""
+
+    model_config = ConfigDict(extra="forbid")
 
     enabled: list[TaskKind] = Field(
         default_factory=lambda: ["fix", "complete", "docstring", "types"]

@@ -11,6 +11,7 @@ import hmac
 import json
 from collections.abc import Iterable
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -27,10 +28,6 @@ async def _reply(send: Send, status: int, detail: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class ApiGuard:
@@ -75,7 +72,8 @@ class ApiGuard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _TooLarge
+                    # FastAPI turns other errors while reading a body into 400; this passes.
+                    raise HTTPException(413, f"request body over {self.max_body_bytes} bytes")
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -86,9 +84,11 @@ class ApiGuard:
 
         try:
             await self.app(scope, counted_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await _reply(send, 413, f"request body over {self.max_body_bytes} bytes")
+        except HTTPException as error:
+            # Raised outside a route (a body read by middleware or a plain endpoint).
+            if error.status_code != 413 or started:
+                raise
+            await _reply(send, 413, f"request body over {self.max_body_bytes} bytes")
 
 
 def allowed_hosts_for(transport: str, port: int | None) -> list[str]:
