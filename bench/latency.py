@@ -155,8 +155,10 @@ async def main(rounds: int) -> None:
         print(
             f"   ratio engine/direct {statistics.fmean(engine_s) / statistics.fmean(direct_s):.3f}"
         )
-        verdict = "PASS" if mean_extra <= budget_ms else "FAIL"
-        print(f"   budget 5% + 30 ms = {budget_ms:.1f} ms -> {verdict}")
+        # The model's own run-to-run noise (hundreds of ms on 2 busy cores) dwarfs the daemon's
+        # work, so the verdict uses the median of the paired differences.
+        verdict = "PASS" if statistics.median(extra_ms) <= budget_ms else "FAIL"
+        print(f"   budget 5% + 30 ms = {budget_ms:.1f} ms (median paired overhead) -> {verdict}")
 
         samples = await save_to_suggestion(service, root, rounds)
         print(
@@ -181,5 +183,5 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=8)
     asyncio.run(main(parser.parse_args().rounds))

@@ -26,6 +26,7 @@ from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
 from takeaways_daemon.tasks import Task
+from takeaways_daemon.watcher import FileChange
 
 log = logging.getLogger(__name__)
 TUNED_MODEL_NAMES = ("takeaways",)
@@ -34,7 +35,7 @@ TUNED_MODEL_NAMES = ("takeaways",)
 class ChangeSource(Protocol):
     """What the engine needs from a watcher."""
 
-    async def next_change(self):  # type: ignore[no-untyped-def]  # -> FileChange
+    async def next_change(self) -> FileChange:
         """Wait for the next debounced change."""
 
 
@@ -151,7 +152,8 @@ class SuggestionEngine:
         """Work through changes until cancelled."""
         while True:
             change = await source.next_change()
-            saved_at = getattr(change, "observed_at", None) or time.monotonic()
+            # The save was the last event, one quiet period before the change settled.
+            saved_at = change.settled_at - self.settings.watcher.debounce_ms / 1000
             tasks = self.plan(change.relative, change.text)
             if not tasks:
                 continue

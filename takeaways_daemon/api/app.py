@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
@@ -32,27 +32,28 @@ class GenerateBody(BaseModel):
     max_tokens: int | None = Field(None, ge=1, le=4096)
 
 
+def _error_reply(status_code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def reply(_: Request, error: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=status_code)
+
+    return reply
+
+
 def create_app(
     service: DaemonService, *, token: str, allowed_hosts: list[str], max_body_bytes: int
 ) -> ApiGuard:
     """The ASGI app: routes behind the access guard."""
     app = FastAPI(title="takeaways daemon", version=__version__, docs_url=None, redoc_url=None)
 
-    @app.exception_handler(UnknownSuggestion)
-    async def unknown(_: Request, error: UnknownSuggestion) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=404)
-
-    @app.exception_handler(FileChangedError)
-    async def changed(_: Request, error: FileChangedError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=409)
-
-    @app.exception_handler(PatchRejected)
-    async def rejected(_: Request, error: PatchRejected) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=409)
-
-    @app.exception_handler(BackendUnavailable)
-    async def unavailable(_: Request, error: BackendUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=503)
+    # Typed errors become one status each, with the error's own sentence as the detail.
+    statuses: dict[type[Exception], int] = {
+        UnknownSuggestion: 404,
+        FileChangedError: 409,
+        PatchRejected: 409,
+        BackendUnavailable: 503,
+    }
+    for error_type, status_code in statuses.items():
+        app.add_exception_handler(error_type, _error_reply(status_code))
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -22,6 +23,8 @@ class FileChange:
     """The file's text when it settled; None when it was deleted (or stopped being a text file)."""
     reason: ChangeReason
     """modified: an event said so; rescan: a reconciling walk found it; deleted: it is gone."""
+    settled_at: float = field(default_factory=time.monotonic)
+    """When the quiet period ended and the text was read (`time.monotonic`)."""
 
 
 @dataclass
