@@ -50,9 +50,11 @@ class TakeawaysApp(App[None]):
             client = DaemonClient.for_project(self.project)
         except DaemonNotRunning:
             self.call_from_thread(log.write_line, "starting the daemon…")
+            # Captured: anything the child prints would scribble over the TUI's screen.
             subprocess.run(
-                [sys.executable, "-m", "takeaways_daemon", "start", str(self.project)], check=False
-            )
+                [sys.executable, "-m", "takeaways_daemon", "start", str(self.project)],
+                check=False, capture_output=True, stdin=subprocess.DEVNULL,
+            )  # fmt: skip
             client = DaemonClient.for_project(self.project)
         with client:
             for item in reversed(client.suggestions(status="open")):
