@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -11,26 +10,28 @@ from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.context import plan_file_tasks
 from takeaways_daemon.engine import SuggestionEngine
 from takeaways_daemon.metrics import Metrics
-from takeaways_daemon.patches import read_source
 from takeaways_daemon.settings import Settings, TaskKind
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
 from takeaways_daemon.watcher import IgnoreRules
+from takeaways_daemon.watcher.file_snapshot import read_snapshot
+from takeaways_daemon.watcher.rescan import scan_tree
 
 log = logging.getLogger(__name__)
 
 
-def _files(root: Path, target: Path, settings: Settings) -> Iterator[Path]:
+def _texts(root: Path, target: Path, settings: Settings) -> Iterator[tuple[str, str]]:
+    """(relative path, text) of each file the watcher would analyse, in a stable order."""
+    max_bytes = settings.watcher.max_file_bytes
     if target.is_file():
-        yield target
-        return
-    rules = IgnoreRules(root, settings.watcher.extra_ignores)
-    for folder, dirs, names in os.walk(target):
-        base = Path(folder)
-        dirs[:] = sorted(d for d in dirs if not rules.is_ignored(base / d, is_dir=True))
-        for name in sorted(names):
-            path = base / name
-            if not path.is_symlink() and not rules.is_ignored(path):
-                yield path
+        paths = [target.name]
+    else:
+        rules = IgnoreRules(root, settings.watcher.extra_ignores)
+        paths = sorted(scan_tree(root, rules, max_bytes))
+    for relative in paths:
+        # The watcher's own reader: same size cap, binary check and no link following.
+        snapshot = read_snapshot(root / relative, max_bytes)
+        if snapshot.text is not None:
+            yield relative, snapshot.text
 
 
 async def scan_path(
@@ -51,16 +52,9 @@ async def scan_path(
     budget = max_tasks
     try:
         await supervisor.select()  # first, so prompts fit the model actually in use
-        for path in _files(root, target, settings):
+        for relative, text in _texts(root, target, settings):
             if budget <= 0:
                 break
-            try:
-                if path.stat().st_size > settings.watcher.max_file_bytes:
-                    continue
-                text = read_source(path)
-            except (OSError, UnicodeDecodeError):
-                continue
-            relative = path.relative_to(root).as_posix()
             for task in plan_file_tasks(relative, text, enabled, settings.tasks.max_context_lines):
                 if budget <= 0:
                     break

@@ -66,7 +66,7 @@ class BackendSupervisor:
             details=active.describe() if active else {},
         )
 
-    async def _candidates(self) -> list[str]:
+    def _candidates(self) -> list[str]:
         prefer = self.settings.backend.prefer
         return ["ollama", "embedded"] if prefer == "auto" else [prefer]
 
@@ -74,7 +74,7 @@ class BackendSupervisor:
         """Pick the first backend that is ready, in the documented order."""
         async with self._select_lock:
             skipped: list[str] = []
-            for name in await self._candidates():
+            for name in self._candidates():
                 candidate = self._instances.get(name)
                 if candidate is None:
                     candidate = self._instances[name] = self.registry.create(name, self.settings)
@@ -99,7 +99,7 @@ class BackendSupervisor:
     async def _recheck_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.backend.recheck_interval_s)
-            preferred_first = (await self._candidates())[0]
+            preferred_first = (self._candidates())[0]
             degraded = self.status.state != "ready" or self.status.backend != preferred_first
             if degraded:
                 # Down, or serving a fallback while the preferred backend may be back.
