@@ -2,12 +2,19 @@
 PROJECT ?= .
 VENV := .venv/bin
 
-.PHONY: setup run tui test lint bench clean
+TEST_EXTRAS := test,training,eval
 
-setup: .venv/.installed
+.PHONY: setup setup-dev run tui test lint bench clean
+
+setup: .venv/.installed            ## the app only: daemon, TUI, embedded model
+
+setup-dev: .venv/.installed-test-training-eval   ## plus training, evaluation and test tools
 
 .venv/.installed: pyproject.toml scripts/setup.sh
 	scripts/setup.sh
+
+.venv/.installed-test-training-eval: pyproject.toml scripts/setup.sh
+	scripts/setup.sh $(TEST_EXTRAS)
 
 run: setup            ## the daemon in the foreground on PROJECT, printing suggestions
 	$(VENV)/takeaways watch $(PROJECT)
@@ -15,11 +22,11 @@ run: setup            ## the daemon in the foreground on PROJECT, printing sugge
 tui: setup            ## the terminal UI beside your editor (starts the daemon if needed)
 	$(VENV)/takeaways-tui $(PROJECT)
 
-test: setup           ## lint, then the whole test suite (real model, real watchdog, real server)
+test: setup-dev         ## lint, then the whole test suite (real model, real watchdog, real server)
 	$(VENV)/ruff check .
 	$(VENV)/python -m pytest
 
-bench: setup          ## performance reports (ratios against baselines measured in the same run)
+bench: setup-dev        ## performance reports (ratios against baselines measured in the same run)
 	$(VENV)/python bench/latency.py
 	$(VENV)/python bench/watch.py
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up on a fresh machine: system packages (when we may install them), then .venv.
 # Safe to run again: each step skips what is already there.
+# Usage: scripts/setup.sh [EXTRAS]   e.g. "test,training,eval" for the test suite; none for the app.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,10 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 # llama-cpp-python compiles from source the first time (a few minutes); pip caches the wheel.
-echo "setup: installing takeaways into .venv (first run compiles llama-cpp-python)"
-.venv/bin/python -m pip install -q -e '.[test]'
-touch .venv/.installed
+EXTRAS=${1:-}
+TARGET=.
+[[ -n $EXTRAS ]] && TARGET=".[$EXTRAS]"
+echo "setup: installing takeaways${EXTRAS:+ with $EXTRAS} into .venv (first run compiles llama-cpp-python)"
+.venv/bin/python -m pip install -q -e "$TARGET"
+touch ".venv/.installed${EXTRAS:+-${EXTRAS//,/-}}"
 echo "setup: done"

@@ -6,7 +6,16 @@ import sys
 
 import click
 
-from takeaways_daemon.cli import config_commands, daemon_commands, scan_command, suggestion_commands
+from takeaways_daemon.cli import (
+    config_commands,
+    daemon_commands,
+    data_commands,
+    eval_commands,
+    history_commands,
+    model_commands,
+    scan_command,
+    suggestion_commands,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,7 +28,16 @@ def cli() -> None:
     """
 
 
-for module in (daemon_commands, suggestion_commands, scan_command, config_commands):
+for module in (
+    daemon_commands,
+    suggestion_commands,
+    scan_command,
+    config_commands,
+    history_commands,
+    data_commands,
+    model_commands,
+    eval_commands,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 
