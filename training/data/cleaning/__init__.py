@@ -1,0 +1,1 @@
+"""Cleaning steps: secrets scrubbed, duplicates removed, evaluation problems kept out."""
