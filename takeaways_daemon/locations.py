@@ -71,3 +71,13 @@ def ensure_private_dir(path: Path) -> Path:
     if info.st_mode & 0o077:
         path.chmod(0o700)
     return path
+
+
+def history_db_path() -> Path:
+    """The encrypted history database (one for all projects; rows name their project)."""
+    return state_dir() / "history.sqlite3"
+
+
+def history_key_file() -> Path:
+    """The opt-in passphrase-protected key file (`history.key_source = "passphrase-file"`)."""
+    return state_dir() / "history.keyfile"

@@ -15,6 +15,12 @@ from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.engine import SuggestionEngine
 from takeaways_daemon.errors import PatchRejected, TakeawaysError
+from takeaways_daemon.history.recorder import (
+    HistoryRecorder,
+    RecordingSuggestionEngine,
+    RecordingSuggestionStore,
+)
+from takeaways_daemon.history.store import HistoryStore
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.patches import apply_to_file
 from takeaways_daemon.sanitize import strip_control
@@ -37,17 +43,33 @@ class DaemonService:
         self.settings = settings
         self.started_at = time.time()
         self.metrics = Metrics()
-        self.store = SuggestionStore()
+        self.history: HistoryStore | None = None
+        self.recorder: HistoryRecorder | None = None
+        self.store: SuggestionStore = SuggestionStore()
         self.supervisor = BackendSupervisor(settings)
-        self.engine = SuggestionEngine(
-            self.root, settings, self.supervisor, self.store, self.metrics
-        )
+        if settings.history.enabled:
+            # Opened before anything runs: with no usable key the daemon does not start (the
+            # error names the fixes), so nothing is ever kept in plain text.
+            self.history = HistoryStore.open(settings.history)
+            self.recorder = HistoryRecorder(self.history, self.root, settings.history, self.metrics)
+            self.store = RecordingSuggestionStore(self.recorder)
+            self.engine: SuggestionEngine = RecordingSuggestionEngine(
+                self.root, settings, self.supervisor, self.store, self.metrics,
+                recorder=self.recorder,
+            )  # fmt: skip
+        else:
+            self.engine = SuggestionEngine(
+                self.root, settings, self.supervisor, self.store, self.metrics
+            )
         self.watcher = ProjectWatcher(self.root, settings.watcher)
         self.watcher.add_superseded_listener(self.engine.on_superseded)
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
         """Start watching and load the model (the model loads in the background)."""
+        if self.recorder is not None:
+            self.recorder.ignore_leftovers()
+            self.recorder.apply_retention()
         await self.watcher.start()
         self._tasks.append(asyncio.create_task(self.supervisor.start()))
         self._tasks.append(asyncio.create_task(self.engine.run(self.watcher)))
@@ -61,6 +83,9 @@ class DaemonService:
                 await task
         await self.watcher.stop()
         await self.supervisor.close()
+        if self.recorder is not None and self.history is not None:
+            self.recorder.ignored([item.id for item in self.store if item.status == "open"])
+            self.history.close()
 
     def get(self, suggestion_id: str) -> Suggestion:
         """A kept suggestion, or `UnknownSuggestion`."""
@@ -87,6 +112,8 @@ class DaemonService:
         accepted = suggestion.model_copy(update={"status": "accepted"})
         self.store.update(accepted)
         self.metrics.count("accepted")
+        if self.recorder is not None:
+            self.recorder.applied(accepted)
         return accepted
 
     def reject(self, suggestion_id: str) -> Suggestion:
@@ -145,4 +172,15 @@ class DaemonService:
                 "open": sum(1 for item in self.store if item.status == "open"),
             },
             "metrics": self.metrics.snapshot(),
+            "history": self._history_status(),
+        }
+
+    def _history_status(self) -> dict[str, Any]:
+        if self.history is None:
+            return {"enabled": False}
+        return {
+            "enabled": True,
+            "path": str(self.history.path),
+            "key_source": self.settings.history.key_source,
+            "errors": self.metrics.counters.get("history_errors", 0),
         }

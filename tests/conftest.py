@@ -3,14 +3,40 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 # Variables a developer may have set that would leak into the settings under test.
 _KEEP = {"TAKEAWAYS_HOME", "TAKEAWAYS_TEST_OLLAMA_HOST", "TAKEAWAYS_TEST_OLLAMA_MODEL"}
+_KEYRING_VARIABLES = ("DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRING_BACKEND")
 # A port nothing listens on: tests never reach a developer's real Ollama by accident.
 CLOSED_OLLAMA = "http://127.0.0.1:9"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_keyring() -> Iterator[str]:
+    """A throwaway Secret Service (own dbus session + gnome-keyring) for the whole run.
+
+    Every test and every daemon a test starts inherits its bus address, so history keys go to a
+    real OS keyring that is never the developer's own; it is stopped and deleted at the end.
+    """
+    from takeaways_daemon.history.throwaway_keyring import start_throwaway_secret_service
+
+    service = start_throwaway_secret_service()
+    saved = {name: os.environ.get(name) for name in _KEYRING_VARIABLES}
+    os.environ.pop("PYTHON_KEYRING_BACKEND", None)
+    os.environ["DBUS_SESSION_BUS_ADDRESS"] = service.address
+    try:
+        yield service.address
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        service.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,153 @@
+"""The daemon's side of history: a row for every kept suggestion, then its outcome and rating.
+
+Two small subclasses hook the live pipeline without changing it: the engine remembers the
+context and prompt behind each suggestion it returns, and the suggestion store reports additions
+and updates. A history write that fails is logged and counted, never allowed to stop the daemon,
+and never retried in plain text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from takeaways_daemon.engine import SuggestionEngine
+from takeaways_daemon.history.maintenance import apply_retention
+from takeaways_daemon.history.records import HistoryRecord, Outcome
+from takeaways_daemon.history.store import HistoryStore
+from takeaways_daemon.metrics import Metrics
+from takeaways_daemon.settings import HistorySettings
+from takeaways_daemon.suggestions import Suggestion, SuggestionStore
+from takeaways_daemon.tasks import Task
+
+log = logging.getLogger(__name__)
+RETENTION_EVERY = 200
+"""Appends between two retention passes (one also runs when the daemon starts)."""
+_STATUS_OUTCOMES: dict[str, Outcome] = {
+    "accepted": "accepted",
+    "rejected": "rejected",
+    "stale": "stale",
+}
+
+
+class HistoryRecorder:
+    """Turns suggestion events into history rows for one project."""
+
+    def __init__(
+        self, history: HistoryStore, project: Path, settings: HistorySettings, metrics: Metrics
+    ) -> None:
+        self.history = history
+        self.project = str(project)
+        self.settings = settings
+        self.metrics = metrics
+        self._inputs: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._appends = 0
+
+    def _guarded(self, what: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except Exception as error:
+            self.metrics.count("history_errors")
+            log.error("history: %s failed: %s", what, error)
+
+    def remember_inputs(self, suggestion_id: str, context: str, prompt: str) -> None:
+        """Keep what the model was shown until the suggestion is stored (or forgotten)."""
+        self._inputs[suggestion_id] = (context, prompt)
+        while len(self._inputs) > 256:  # suggestions dropped as stale never arrive
+            self._inputs.popitem(last=False)
+
+    def added(self, suggestion: Suggestion) -> None:
+        """Write the new suggestion's row."""
+        context, prompt = self._inputs.pop(suggestion.id, ("", ""))
+        record = HistoryRecord(
+            id=suggestion.id, kind=suggestion.kind, created_at=suggestion.created_at,
+            outcome=_STATUS_OUTCOMES.get(suggestion.status, "open"), rating=suggestion.rating,
+            latency_ms=suggestion.latency_ms, project=self.project, path=suggestion.path,
+            start_line=suggestion.start_line, end_line=suggestion.end_line,
+            title=suggestion.title, explanation=suggestion.explanation, diff=suggestion.diff,
+            backend=suggestion.backend, model=suggestion.model, symbol=suggestion.symbol,
+            file_sha256=suggestion.file_sha256, replacement=suggestion.replacement,
+            original=suggestion.original, context=context, prompt=prompt,
+        )  # fmt: skip
+        self._guarded("writing a row", lambda: self.history.append(record))
+        self.metrics.count("history_rows")
+        self._appends += 1
+        if self._appends % RETENTION_EVERY == 0:
+            self.apply_retention()
+
+    def updated(self, suggestion: Suggestion) -> None:
+        """Record a new outcome or rating."""
+        outcome = _STATUS_OUTCOMES.get(suggestion.status)
+        self._guarded(
+            "recording an outcome",
+            lambda: self.history.record_outcome(suggestion.id, outcome, suggestion.rating),
+        )
+
+    def applied(self, suggestion: Suggestion) -> None:
+        """Audit that a suggestion's patch was written to the user's file."""
+        details = {"id": suggestion.id, "kind": suggestion.kind}
+        self._guarded("auditing an apply", lambda: self.history.audited("apply_patch", details))
+
+    def ignored(self, suggestion_ids: list[str]) -> None:
+        """Suggestions that left without an answer (evicted, or open when the daemon stopped)."""
+        for suggestion_id in suggestion_ids:
+            self._guarded(
+                "marking ignored",
+                lambda i=suggestion_id: self.history.record_outcome(i, "ignored"),  # type: ignore[misc]
+            )
+
+    def ignore_leftovers(self) -> None:
+        """Rows of this project still open from a daemon that died can no longer be answered."""
+        records, _ = self.history.query(outcome="open", project=self.project, limit=None)
+        self.ignored([record.id for record in records if not record.tampered])
+
+    def apply_retention(self) -> None:
+        """Delete rows past `max_age_days` / `max_mb` (audited when any go)."""
+        self._guarded(
+            "applying retention",
+            lambda: apply_retention(
+                self.history,
+                max_age_days=self.settings.max_age_days,
+                max_mb=self.settings.max_mb,
+            ),
+        )
+
+
+class RecordingSuggestionStore(SuggestionStore):
+    """The live suggestion store, also writing every change to history."""
+
+    def __init__(self, recorder: HistoryRecorder, limit: int = 1000) -> None:
+        super().__init__(limit)
+        self.recorder = recorder
+
+    def add(self, suggestion: Suggestion) -> None:
+        """Keep and record a suggestion; open ones pushed out by the size limit are ignored."""
+        before = {item.id: item.status for item in self}
+        super().add(suggestion)
+        self.recorder.added(suggestion)
+        evicted = [id_ for id_, status in before.items() if status == "open" and not self.get(id_)]
+        self.recorder.ignored(evicted)
+
+    def update(self, suggestion: Suggestion) -> None:
+        """Record a new status or rating, live and in history."""
+        super().update(suggestion)
+        self.recorder.updated(suggestion)
+
+
+class RecordingSuggestionEngine(SuggestionEngine):
+    """The engine, also handing each suggestion's context and prompt to the recorder."""
+
+    def __init__(self, *args: Any, recorder: HistoryRecorder, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.recorder = recorder
+
+    async def suggest(self, task: Task) -> Suggestion | None:
+        """As the engine's, remembering what the model was shown for the kept answer."""
+        suggestion = await super().suggest(task)
+        if suggestion is not None:
+            prompt = task.prompt(few_shot=self._few_shot())
+            self.recorder.remember_inputs(suggestion.id, task.shown_code, prompt)
+        return suggestion
