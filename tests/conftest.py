@@ -26,7 +26,9 @@ def private_keyring() -> Iterator[str]:
 
     service = start_throwaway_secret_service()
     saved = {name: os.environ.get(name) for name in _KEYRING_VARIABLES}
-    os.environ.pop("PYTHON_KEYRING_BACKEND", None)
+    # Named, not chosen by priority: a developer's keyringrc.cfg (or a plaintext keyrings.alt
+    # backend) would otherwise win, and test keys would land in their own keyring.
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.SecretService.Keyring"
     os.environ["DBUS_SESSION_BUS_ADDRESS"] = service.address
     try:
         yield service.address

@@ -20,6 +20,10 @@ from takeaways_daemon import locations
 from takeaways_daemon.api.app import create_app
 from takeaways_daemon.api.guard import allowed_hosts_for
 from takeaways_daemon.api_client import ApiError, DaemonClient
+from takeaways_daemon.history.recorder import HistoryRecorder
+from takeaways_daemon.history.records import HistoryRecord
+from takeaways_daemon.history.store import HistoryStore
+from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.prompt_format import Answer
 from takeaways_daemon.runtime_files import RuntimeRecord
 from takeaways_daemon.service import DaemonService
@@ -138,6 +142,20 @@ class TestRecording:
         finally:
             reopened.close()
         daemon.service.history = None
+
+    def test_leftovers_are_marked_ignored_by_their_row_not_their_short_id(self) -> None:
+        """Suggestion ids are 32 bits: an old open row may share its id with a newer row."""
+        settings = Settings().history
+        with HistoryStore.open(settings) as store:
+            store.append(HistoryRecord(id="abcd1234", kind="fix", created_at=1000.0, project="/a"))
+            store.append(
+                HistoryRecord(
+                    id="abcd1234", kind="fix", created_at=2000.0, project="/b", outcome="accepted"
+                )
+            )
+            HistoryRecorder(store, Path("/a"), settings, Metrics()).ignore_leftovers()
+            outcomes = {record.project: record.outcome for record in store.query(limit=None)[0]}
+        assert outcomes == {"/a": "ignored", "/b": "accepted"}
 
     def test_status_says_history_is_on_and_where(self, daemon: Daemon) -> None:
         status = daemon.client.status()["history"]

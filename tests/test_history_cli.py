@@ -154,6 +154,13 @@ class TestNoKeyring:
         assert "no usable OS keyring" in result.stderr and "passphrase-file" in result.stderr
         assert not locations.history_db_path().exists()
 
+    def test_purge_with_stdin_closed_asks_for_yes_instead_of_crashing(self, seeded: Path) -> None:
+        before = database_bytes(seeded)
+        result, took = takeaways(dict(os.environ), "history", "purge", "--all")
+        assert took < 30 and result.returncode not in (0, None)
+        assert "--yes" in result.stderr and "Traceback" not in result.stderr
+        assert database_bytes(seeded) == before
+
     def test_the_passphrase_file_needs_the_variable_when_stdin_is_closed(
         self, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -221,6 +221,30 @@ class TestPassphraseFile:
         with pytest.raises(WrongKey, match="wrong passphrase"):
             HistoryStore(path, PassphraseFileKeyStore(key_file))
 
+    def test_writers_sharing_the_key_file_never_drop_each_others_keys(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A daemon publishing its audit head while `keys rotate` stores the new data key: each
+        rewrites the file, and a lost write would lose a data key. Threads with their own key
+        store stand in for the two processes (the lock is per open file, as between processes)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        monkeypatch.setenv(PASSPHRASE_VARIABLE, "correct horse battery staple")
+        key_file = tmp_path / "history.keyfile"
+        PassphraseFileKeyStore(key_file).put("first", b"1")
+
+        def writer(number: int) -> None:
+            keys = PassphraseFileKeyStore(key_file)
+            for index in range(6):
+                keys.put(f"writer-{number}/{index}", bytes([number, index]))
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(writer, range(4)))
+        reader = PassphraseFileKeyStore(key_file)
+        for number in range(4):
+            for index in range(6):
+                assert reader.get(f"writer-{number}/{index}") == bytes([number, index])
+
     def test_without_the_variable_and_no_terminal_it_refuses_instead_of_prompting(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -73,6 +75,27 @@ class TestStorage:
         assert record is not None
         assert (record.outcome, record.rating) == ("accepted", 1)
         assert record.updated_at >= record.created_at
+
+    def test_processes_opening_a_new_store_at_once_share_one_store_and_key(
+        self, tmp_path: Path, keys: KeyringKeyStore
+    ) -> None:
+        """Threads stand in for the daemon and a CLI run racing to create the file."""
+        path = tmp_path / "history.sqlite3"
+        start = threading.Barrier(4)
+
+        def open_and_append(number: int) -> str:
+            start.wait()
+            with HistoryStore(path, keys) as racer:
+                racer.append(make_record(number))
+                return racer.store_id
+
+        with ThreadPoolExecutor(4) as pool:
+            store_ids = set(pool.map(open_and_append, range(4)))
+        assert len(store_ids) == 1
+        with HistoryStore(path, keys) as reopened:
+            records = list(reopened.iter_all())
+        assert sorted(r.id for r in records) == [f"s{n:07d}" for n in range(4)]
+        assert not any(r.tampered for r in records)
 
     def test_missing_database_is_not_created_by_readers(self, tmp_path: Path) -> None:
         with pytest.raises(NoHistory, match="no history yet"):

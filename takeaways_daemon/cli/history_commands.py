@@ -50,7 +50,10 @@ def _row_line(item: dict[str, Any]) -> str:
     from takeaways_daemon.sanitize import strip_control
 
     if item["tampered"]:
-        return f"{item['id']}  {_when(item['created_at'])}  {item['kind']:<9} TAMPERED (unreadable)"
+        # The clear columns of a tampered row are as untrusted as its payload.
+        return strip_control(
+            f"{item['id']}  {_when(item['created_at'])}  {item['kind']:<9} TAMPERED (unreadable)"
+        )
     rating = {1: " +1", -1: " -1"}.get(item["rating"], "")
     where = f"{item['path']}:{item['start_line']}-{item['end_line']}"
     return strip_control(
@@ -196,7 +199,8 @@ def _parse_before(value: str) -> float:
 def _confirm(question: str, yes: bool) -> None:
     if yes:
         return
-    if not sys.stdin.isatty():
+    # A closed stdin (a service, `<&-`) leaves sys.stdin None: refuse rather than crash or wait.
+    if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():
         raise click.UsageError(f"{question} Add --yes to confirm without a terminal.")
     click.confirm(question, abort=True)
 
@@ -268,9 +272,13 @@ def list_entries(as_json: bool) -> None:
         ]
         click.echo(json.dumps(rows, indent=2))
         return
+    from takeaways_daemon.sanitize import strip_control
+
     for entry in entries:
         details = json.dumps(entry.details, sort_keys=True)
-        click.echo(f"{entry.seq:>5}  {_when(entry.at)}  {entry.action:<13} {details}")
+        # Anyone with the file can append rows with escape sequences; verify is what flags them.
+        line = f"{entry.seq:>5}  {_when(entry.at)}  {entry.action:<13} {details}"
+        click.echo(strip_control(line))
 
 
 COMMANDS: list[click.Command] = [history, keys, audit]

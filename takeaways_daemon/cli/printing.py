@@ -61,5 +61,14 @@ def status_text(record: dict[str, Any], status: dict[str, Any]) -> str:
             f"{status['suggestions']['open']} open, {status['suggestions']['kept']} kept",
         ),
         ("latency", f"p50 {latency['p50'] or '-'} ms, p95 {latency['p95'] or '-'} ms"),
+        ("history", _history_line(status.get("history", {}))),
     ]
     return "\n".join(f"{name:<12} {strip_control(str(value))}" for name, value in rows)
+
+
+def _history_line(history: dict[str, Any]) -> str:
+    if not history.get("enabled"):
+        return "off"
+    line = f"on ({history['key_source']}), {history['path']}"
+    errors = history.get("errors", 0)
+    return f"{line}, {errors} write errors" if errors else line

@@ -14,7 +14,7 @@ import json
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -225,6 +225,20 @@ class PassphraseFileKeyStore:
             "secrets": {},
         }
 
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the key file's lock: the daemon (audit head) and a CLI run (a rotation's new
+        data key) both rewrite the file, and an unlocked read-modify-write would drop a key."""
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        lock = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(lock)
+
     def _write(self, content: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         temporary = self.path.with_name(self.path.name + ".tmp")
@@ -253,14 +267,16 @@ class PassphraseFileKeyStore:
         """Wrap and store a secret (the file is rewritten atomically)."""
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-        key, content = self._unlock(self._read())
-        nonce = os.urandom(12)
-        sealed = nonce + AESGCM(key).encrypt(nonce, value, name.encode())
-        content["secrets"][name] = base64.b64encode(sealed).decode()
-        self._write(content)
+        with self._exclusive():
+            key, content = self._unlock(self._read())
+            nonce = os.urandom(12)
+            sealed = nonce + AESGCM(key).encrypt(nonce, value, name.encode())
+            content["secrets"][name] = base64.b64encode(sealed).decode()
+            self._write(content)
 
     def delete(self, name: str) -> None:
         """Forget a secret."""
-        content = self._read()
-        if content.get("secrets", {}).pop(name, None) is not None:
-            self._write(content)
+        with self._exclusive():
+            content = self._read()
+            if content.get("secrets", {}).pop(name, None) is not None:
+                self._write(content)

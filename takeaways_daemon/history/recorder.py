@@ -26,6 +26,8 @@ from takeaways_daemon.tasks import Task
 log = logging.getLogger(__name__)
 RETENTION_EVERY = 200
 """Appends between two retention passes (one also runs when the daemon starts)."""
+ROWS_REMEMBERED = 4096
+"""Row uids kept for answering outcomes (the live store holds at most 1000 suggestions)."""
 _STATUS_OUTCOMES: dict[str, Outcome] = {
     "accepted": "accepted",
     "rejected": "rejected",
@@ -44,6 +46,9 @@ class HistoryRecorder:
         self.settings = settings
         self.metrics = metrics
         self._inputs: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        # Suggestion id -> the row this daemon wrote for it: ids are short and may repeat in a
+        # long history, so outcomes go to the row's own uid, never to "the newest with this id".
+        self._rows: OrderedDict[str, str] = OrderedDict()
         self._appends = 0
 
     def _guarded(self, what: str, action: Callable[[], object]) -> None:
@@ -72,18 +77,25 @@ class HistoryRecorder:
             file_sha256=suggestion.file_sha256, replacement=suggestion.replacement,
             original=suggestion.original, context=context, prompt=prompt,
         )  # fmt: skip
-        self._guarded("writing a row", lambda: self.history.append(record))
-        self.metrics.count("history_rows")
+        self._guarded("writing a row", lambda: self._append(record))
         self._appends += 1
         if self._appends % RETENTION_EVERY == 0:
             self.apply_retention()
 
+    def _append(self, record: HistoryRecord) -> None:
+        self.history.append(record)
+        self.metrics.count("history_rows")  # only rows that were really written
+        self._rows[record.id] = record.uid
+        while len(self._rows) > ROWS_REMEMBERED:
+            self._rows.popitem(last=False)
+
     def updated(self, suggestion: Suggestion) -> None:
         """Record a new outcome or rating."""
         outcome = _STATUS_OUTCOMES.get(suggestion.status)
+        uid = self._rows.get(suggestion.id)
         self._guarded(
             "recording an outcome",
-            lambda: self.history.record_outcome(suggestion.id, outcome, suggestion.rating),
+            lambda: self.history.record_outcome(suggestion.id, outcome, suggestion.rating, uid=uid),
         )
 
     def applied(self, suggestion: Suggestion) -> None:
@@ -93,16 +105,19 @@ class HistoryRecorder:
 
     def ignored(self, suggestion_ids: list[str]) -> None:
         """Suggestions that left without an answer (evicted, or open when the daemon stopped)."""
-        for suggestion_id in suggestion_ids:
+        self._mark_ignored([(id_, self._rows.get(id_)) for id_ in suggestion_ids])
+
+    def _mark_ignored(self, rows: list[tuple[str, str | None]]) -> None:
+        for suggestion_id, uid in rows:
             self._guarded(
                 "marking ignored",
-                lambda i=suggestion_id: self.history.record_outcome(i, "ignored"),  # type: ignore[misc]
+                lambda i=suggestion_id, u=uid: self.history.record_outcome(i, "ignored", uid=u),  # type: ignore[misc]
             )
 
     def ignore_leftovers(self) -> None:
         """Rows of this project still open from a daemon that died can no longer be answered."""
         records, _ = self.history.query(outcome="open", project=self.project, limit=None)
-        self.ignored([record.id for record in records if not record.tampered])
+        self._mark_ignored([(r.id, r.uid) for r in records if not r.tampered])
 
     def apply_retention(self) -> None:
         """Delete rows past `max_age_days` / `max_mb` (audited when any go)."""

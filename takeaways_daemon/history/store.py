@@ -69,13 +69,15 @@ class HistoryStore:
     def __init__(self, path: Path, keys: KeyStore, *, create: bool = True) -> None:
         self.path = path
         self.keys = keys
-        created = not path.exists()
-        if created:
+        created = False
+        if not path.exists():
             if not create:
                 raise NoHistory(f"no history yet at {path}; the daemon records it as it works")
             locations.ensure_private_dir(path.parent)
             # Created 0600 before SQLite opens it; the -wal and -shm files copy this mode.
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            with contextlib.suppress(FileExistsError):  # another process just created it
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                created = True
         self._lock = threading.RLock()
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
@@ -134,6 +136,11 @@ class HistoryStore:
                     migrations.migrate(self._db)
             return store_id, key_id, cipher
         with self.write_transaction():
+            # Another process may have set the store up while we waited for the write lock:
+            # making a second store id here would orphan the key its rows are sealed with.
+            store_id, key_id = self._meta("store_id"), self._meta("key_id")
+            if isinstance(store_id, str) and isinstance(key_id, str):
+                return store_id, key_id, self._load_cipher(store_id, key_id)
             migrations.migrate(self._db)
             store_id, key_id = secrets.token_hex(8), secrets.token_hex(4)
             cipher = RecordCipher(key := new_data_key())
@@ -239,9 +246,18 @@ class HistoryStore:
         return record
 
     def record_outcome(
-        self, suggestion_id: str, outcome: Outcome | None = None, rating: int | None = None
+        self,
+        suggestion_id: str,
+        outcome: Outcome | None = None,
+        rating: int | None = None,
+        *,
+        uid: str | None = None,
     ) -> bool:
-        """Set the newest row's outcome and/or rating; False if no row has this id."""
+        """Set the newest row's outcome and/or rating; False if no row has this id.
+
+        Suggestion ids are 32 random bits and repeat over a long history (and across projects):
+        a caller that knows the row's own `uid` passes it so that exactly that row changes.
+        """
         sets: list[str] = ["updated_at = ?"]
         values: list[object] = [time.time()]
         if outcome is not None:
@@ -250,11 +266,14 @@ class HistoryStore:
         if rating is not None:
             sets.append("rating = ?")
             values.append(rating)
+        if uid is not None:
+            target, key = "uid = ? AND id = ?", (uid, suggestion_id)
+        else:
+            target = "uid = (SELECT uid FROM records WHERE id = ? ORDER BY created_at DESC LIMIT 1)"
+            key = (suggestion_id,)
         with self.write_transaction() as db:
             cursor = db.execute(
-                f"UPDATE records SET {', '.join(sets)} WHERE uid = "
-                "(SELECT uid FROM records WHERE id = ? ORDER BY created_at DESC LIMIT 1)",
-                (*values, suggestion_id),
+                f"UPDATE records SET {', '.join(sets)} WHERE {target}", (*values, *key)
             )
             return cursor.rowcount > 0
 

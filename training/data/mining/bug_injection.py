@@ -38,6 +38,11 @@ _COMPARISON_SWAPS: dict[type[ast.cmpop], tuple[str, str]] = {
     ast.NotIn: (r"\bnot\s+in\b", "in"),
 }
 _BUILTIN_NAMES = frozenset(dir(builtins))
+# Calls whose first two arguments commute: swapping them changes nothing, so it is no bug.
+_SYMMETRIC_CALLS = frozenset(
+    {"max", "min", "gcd", "lcm", "hypot", "dist", "isclose", "add", "mul", "eq", "ne", "union",
+     "intersection", "symmetric_difference", "isdisjoint", "fmax", "fmin"}
+)  # fmt: skip
 Span = tuple[int, int]
 Function = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -247,8 +252,9 @@ def _swapped_arguments(function: MinedFunction, at: _Positions) -> Iterator[_Edi
             b = (at.start(second), at.end(second))
             a_text, b_text = at.text[a[0] : a[1]], at.text[b[0] : b[1]]
             if a_text != b_text:
-                swap = ((a, b_text), (b, a_text))
-                yield _Edit("swapped-arguments", swap, False, _wrong_result(function))
+                if _called_name(node) not in _SYMMETRIC_CALLS:
+                    swap = ((a, b_text), (b, a_text))
+                    yield _Edit("swapped-arguments", swap, False, _wrong_result(function))
                 comma = _find(at.text, (a[1], b[0]), ",")
                 if comma is not None:
                     yield _Edit("missing-comma", ((comma, ""),), True, None)
@@ -282,6 +288,13 @@ def _own_statements(function: ast.AST) -> Iterator[ast.stmt]:
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             for field in ("body", "orelse", "finalbody", "handlers"):
                 pending.extend(getattr(node, field, []))
+
+
+def _called_name(call: ast.Call) -> str:
+    """`max` for `max(...)` and `math.gcd(...)`'s `gcd`; empty for anything else."""
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    return call.func.attr if isinstance(call.func, ast.Attribute) else ""
 
 
 def _find(text: str, gap: Span, pattern: str) -> Span | None:
