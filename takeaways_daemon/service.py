@@ -85,6 +85,7 @@ class DaemonService:
         await self.supervisor.close()
         if self.recorder is not None and self.history is not None:
             self.recorder.ignored([item.id for item in self.store if item.status == "open"])
+            self.recorder.close()
             self.history.close()
 
     def get(self, suggestion_id: str) -> Suggestion:
@@ -183,4 +184,5 @@ class DaemonService:
             "path": str(self.history.path),
             "key_source": self.settings.history.key_source,
             "errors": self.metrics.counters.get("history_errors", 0),
+            "pending_writes": self.recorder.writer.pending if self.recorder else 0,
         }

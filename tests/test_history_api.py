@@ -153,7 +153,9 @@ class TestRecording:
                     id="abcd1234", kind="fix", created_at=2000.0, project="/b", outcome="accepted"
                 )
             )
-            HistoryRecorder(store, Path("/a"), settings, Metrics()).ignore_leftovers()
+            recorder = HistoryRecorder(store, Path("/a"), settings, Metrics())
+            recorder.ignore_leftovers()
+            recorder.close()  # writes run on the recorder's thread: wait for them
             outcomes = {record.project: record.outcome for record in store.query(limit=None)[0]}
         assert outcomes == {"/a": "ignored", "/b": "accepted"}
 

@@ -32,6 +32,10 @@ def history_router(service: DaemonService) -> APIRouter:
             raise HTTPException(
                 503, "history is off (history.enabled = false); turn it on and restart the daemon"
             )
+        if service.recorder is not None:
+            # Sync routes run in the thread pool: waiting here lets a client read its own
+            # writes (an accept, then the history screen) without blocking the event loop.
+            service.recorder.flush(timeout_s=5.0)
         return service.history
 
     def guarded(action: Any) -> Any:

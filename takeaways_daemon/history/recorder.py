@@ -2,19 +2,22 @@
 
 Two small subclasses hook the live pipeline without changing it: the engine remembers the
 context and prompt behind each suggestion it returns, and the suggestion store reports additions
-and updates. A history write that fails is logged and counted, never allowed to stop the daemon,
-and never retried in plain text.
+and updates. Writes run in order on a background thread (`BackgroundWriter`), so another
+process holding the database never freezes the daemon's API. A write that fails is logged and
+counted, never allowed to stop the daemon, and never retried in plain text.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from takeaways_daemon.engine import SuggestionEngine
+from takeaways_daemon.history.background_writer import BackgroundWriter
 from takeaways_daemon.history.maintenance import apply_retention
 from takeaways_daemon.history.records import HistoryRecord, Outcome
 from takeaways_daemon.history.store import HistoryStore
@@ -50,13 +53,18 @@ class HistoryRecorder:
         # long history, so outcomes go to the row's own uid, never to "the newest with this id".
         self._rows: OrderedDict[str, str] = OrderedDict()
         self._appends = 0
+        self.writer = BackgroundWriter(metrics)
 
     def _guarded(self, what: str, action: Callable[[], object]) -> None:
-        try:
-            action()
-        except Exception as error:
-            self.metrics.count("history_errors")
-            log.error("history: %s failed: %s", what, error)
+        self.writer.submit(what, action)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait for the queued writes (readers call this to see their own writes)."""
+        return self.writer.flush(timeout_s)
+
+    def close(self) -> None:
+        """Finish the queued writes."""
+        self.writer.close()
 
     def remember_inputs(self, suggestion_id: str, context: str, prompt: str) -> None:
         """Keep what the model was shown until the suggestion is stored (or forgotten)."""
@@ -76,7 +84,12 @@ class HistoryRecorder:
             backend=suggestion.backend, model=suggestion.model, symbol=suggestion.symbol,
             file_sha256=suggestion.file_sha256, replacement=suggestion.replacement,
             original=suggestion.original, context=context, prompt=prompt,
+            uid=secrets.token_hex(16),
         )  # fmt: skip
+        # The row's uid is known now, so outcomes queued behind this write find exactly it.
+        self._rows[record.id] = record.uid
+        while len(self._rows) > ROWS_REMEMBERED:
+            self._rows.popitem(last=False)
         self._guarded("writing a row", lambda: self._append(record))
         self._appends += 1
         if self._appends % RETENTION_EVERY == 0:
@@ -85,9 +98,6 @@ class HistoryRecorder:
     def _append(self, record: HistoryRecord) -> None:
         self.history.append(record)
         self.metrics.count("history_rows")  # only rows that were really written
-        self._rows[record.id] = record.uid
-        while len(self._rows) > ROWS_REMEMBERED:
-            self._rows.popitem(last=False)
 
     def updated(self, suggestion: Suggestion) -> None:
         """Record a new outcome or rating."""
