@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,12 +36,22 @@ def connection_args(record: RuntimeRecord) -> dict[str, Any]:
     return {"base_url": record.address, "headers": headers}
 
 
+def _cut(response: httpx.Response) -> None:
+    # Closing a socket does not wake a thread blocked reading it; shutting it down does.
+    network_stream = response.extensions.get("network_stream")
+    sock = network_stream.get_extra_info("socket") if network_stream is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 class DaemonClient:
     """Synchronous calls to one daemon."""
 
     def __init__(self, record: RuntimeRecord, timeout: float = 30.0) -> None:
         self.record = record
         self._http = httpx.Client(timeout=timeout, **connection_args(record))
+        self._open_streams: set[httpx.Response] = set()
 
     @classmethod
     def for_project(cls, root: Path, timeout: float = 30.0) -> DaemonClient:
@@ -46,8 +59,19 @@ class DaemonClient:
         return cls(ProjectFiles(root).read_runtime(), timeout=timeout)
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool; a stream being read, even on another thread, ends now."""
+        for response in list(self._open_streams):
+            _cut(response)
         self._http.close()
+
+    @contextlib.contextmanager
+    def _stream(self, method: str, path: str, **kwargs: Any) -> Iterator[httpx.Response]:
+        with self._http.stream(method, path, **kwargs) as response:
+            self._open_streams.add(response)
+            try:
+                yield response
+            finally:
+                self._open_streams.discard(response)
 
     def __enter__(self) -> DaemonClient:
         return self
@@ -95,6 +119,21 @@ class DaemonClient:
         """Rate a suggestion +1 or -1."""
         return self._call("POST", f"/suggestions/{suggestion_id}/rate", json={"rating": rating})
 
+    def history(self, **filters: str | int) -> dict[str, Any]:
+        """This project's history rows, newest first: `{"items": [...], "total": n}`.
+
+        Filters: q, kind, outcome, path, limit, offset (see the API contract in the README).
+        """
+        return self._call("GET", "/history", params=filters)
+
+    def history_item(self, suggestion_id: str) -> dict[str, Any]:
+        """One history row with its context and prompt (ApiError 404 if unknown)."""
+        return self._call("GET", f"/history/{suggestion_id}")
+
+    def history_stats(self) -> dict[str, Any]:
+        """Counts by kind and outcome, acceptance rate, ratings and latency percentiles."""
+        return self._call("GET", "/history/stats")
+
     def generate(self, prompt: str, max_tokens: int | None = None) -> dict[str, Any]:
         """Prompt in, code out."""
         body: dict[str, Any] = {"prompt": prompt}
@@ -102,9 +141,24 @@ class DaemonClient:
             body["max_tokens"] = max_tokens
         return self._call("POST", "/generate", json=body)
 
+    def ask(self, suggestion_id: str, question: str) -> Iterator[dict[str, Any]]:
+        """A follow-up answer as it streams: `{"text": ...}` records, then `{"done": true, ...}`."""
+        with self._stream(
+            "POST", f"/suggestions/{suggestion_id}/ask", json={"question": question},
+            timeout=httpx.Timeout(10, read=300),
+        ) as response:  # fmt: skip
+            if response.status_code >= 400:
+                detail = response.read().decode()
+                with contextlib.suppress(ValueError, KeyError, TypeError):
+                    detail = str(json.loads(detail)["detail"])
+                raise ApiError(detail, response.status_code)
+            for line in response.iter_lines():
+                if line.strip():
+                    yield json.loads(line)
+
     def events(self) -> Iterator[tuple[str, str]]:
         """(event, data) pairs from the live event stream, until the daemon goes away."""
-        with self._http.stream("GET", "/events", timeout=httpx.Timeout(10, read=None)) as response:
+        with self._stream("GET", "/events", timeout=httpx.Timeout(10, read=None)) as response:
             if response.status_code >= 400:
                 raise ApiError(response.read().decode(), response.status_code)
             event = "message"

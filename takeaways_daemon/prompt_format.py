@@ -74,6 +74,20 @@ _EXPLANATION_ASKS: dict[TaskKind, str] = {
 }
 
 
+FOLLOW_UP_INSTRUCTION = (
+    "The developer was shown the suggestion below for their code. Answer their question about "
+    "it in a few short paragraphs of plain prose."
+)
+
+
+def follow_up_instruction(question: str, title: str, explanation: str) -> str:
+    """The instruction for a follow-up question about a suggestion (answered in free prose)."""
+    return (
+        f"{FOLLOW_UP_INSTRUCTION}\nSuggestion: {' '.join(title.split())}\n"
+        f"Explanation given: {explanation.strip()}\nQuestion: {question.strip()}"
+    )
+
+
 def instruction(kind: TaskKind, language: str = "python") -> str:
     """The full instruction for a task kind: what to do and how to answer."""
     if kind == "explain":

@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -151,6 +151,51 @@ class TaskSettings(BaseModel):
     """Show the model a worked example first; auto: only for models not tuned on our format."""
 
 
+class TuiSettings(BaseModel):
+    """The terminal UI (`takeaways-tui`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    bindings: dict[str, str] = Field(default_factory=dict)
+    """Binding id → key(s), e.g. `accept = "ctrl+y"`; F1 in the TUI lists every id and key."""
+    stop_daemon_on_exit: Literal["ask", "always", "never"] = "ask"
+    """When the TUI started the daemon itself: ask on quit, always stop it, or leave it running."""
+    status_interval_s: float = Field(2.0, gt=0)
+    """How often the status bar asks the daemon for its backend, queue and latency."""
+
+    @field_validator("bindings")
+    @classmethod
+    def _known_binding_ids(cls, bindings: dict[str, str]) -> dict[str, str]:
+        from tui.key_bindings import check_binding_ids  # pure module: no Textual import
+
+        return check_binding_ids(bindings)
+
+
+class HistorySettings(BaseModel):
+    """The encrypted local history of suggestions and what was done with them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    """Record every suggestion, encrypted; false records nothing (the daemon then never asks for
+    a key)."""
+    db_path: Path | None = None
+    """The SQLite file; default: `history.sqlite3` in the state folder (under TAKEAWAYS_HOME)."""
+    max_age_days: float = Field(365, ge=0)
+    """Rows older than this are deleted (audited); 0 keeps them forever."""
+    max_mb: float = Field(256, ge=0)
+    """When the rows' payloads pass this size, the oldest are deleted (audited); 0: no limit."""
+    key_source: Literal["keyring", "passphrase-file"] = "keyring"
+    """Where the data key lives: the OS keyring, or (opt-in) a passphrase-protected key file."""
+    key_file: Path | None = None
+    """The passphrase key file; default: `history.keyfile` in the state folder. The passphrase
+    comes from TAKEAWAYS_HISTORY_PASSPHRASE, or a prompt when stdin is a terminal."""
+    keyring_service: str = Field("takeaways", min_length=1)
+    """The keyring service name the keys are stored under."""
+    keyring_timeout_s: float = Field(4.0, gt=0)
+    """A keyring call that takes longer (a locked keyring waiting on a prompt) is an error."""
+
+
 class Settings(BaseSettings):
     """Everything configurable in takeaways."""
 
@@ -170,6 +215,10 @@ class Settings(BaseSettings):
     """Local API."""
     tasks: TaskSettings = Field(default_factory=TaskSettings)
     """Automatic tasks."""
+    history: HistorySettings = Field(default_factory=HistorySettings)
+    """Encrypted suggestion history."""
+    tui: TuiSettings = Field(default_factory=TuiSettings)
+    """Terminal UI."""
 
     @classmethod
     def settings_customise_sources(

@@ -1,78 +1,114 @@
-"""A first takeaways-tui: a live list of the daemon's suggestions.
+"""takeaways-tui: the terminal UI beside the editor. It talks to the project's daemon API only.
 
-The full app (diffs, accept/reject/rate, history, stats) is the TUI issue's work; this one
-starts, attaches to the project's daemon (starting it if needed) and shows suggestions live.
+`takeaways-tui [PATH]` attaches to the daemon serving PATH (default: the current folder) and
+starts one if none runs. On quit the daemon keeps running, unless this TUI started it and the
+user says to stop it (`tui.stop_daemon_on_exit`: ask, always or never).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
+import argparse
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
-from textual.app import App, ComposeResult
-from textual.binding import Binding
-from textual.widgets import Footer, Header, Log
+from textual.app import App
+from textual.binding import BindingType
+from textual.screen import Screen
 
-from takeaways_daemon.sanitize import strip_control
+from takeaways_daemon.errors import TakeawaysError
+from takeaways_daemon.settings import Settings, load_settings
+from tui.daemon_link import DaemonLink
+from tui.help_screen import HelpScreen
+from tui.history_screen import HistoryScreen
+from tui.key_bindings import GLOBAL, to_bindings
+from tui.main_screen import MainScreen
+from tui.quit_screen import StopDaemonScreen
+from tui.stats_screen import StatsScreen
 
 
-class TakeawaysApp(App[None]):
-    """Live suggestions for one project."""
+class TakeawaysApp(App[bool]):
+    """Live suggestions for one project. The result says whether to stop the daemon on exit."""
 
+    CSS_PATH = "takeaways.tcss"
     TITLE = "takeaways"
-    BINDINGS: ClassVar = [Binding("q", "quit", "Quit", id="quit")]
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = to_bindings(GLOBAL)
 
-    def __init__(self, project: Path) -> None:
+    def __init__(
+        self,
+        project: Path,
+        *,
+        settings: Settings | None = None,
+        clock: Callable[[], float] = time.time,
+        start_daemon: bool = True,
+    ) -> None:
+        """`clock` dates the "age" column (tests pin it); `start_daemon=False` only attaches."""
         super().__init__()
-        self.project = project.resolve()
+        self.settings = settings or load_settings()
+        self.link = DaemonLink(project)
+        self.clock = clock
+        self.start_daemon = start_daemon
+        self.set_keymap(self.settings.tui.bindings)
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Log(id="suggestions", highlight=False)
-        yield Footer()
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen()
 
     def on_mount(self) -> None:
-        self.sub_title = str(self.project)
-        self.follow()
+        self.sub_title = self.link.root.name
 
-    @work(thread=True, exclusive=True)
-    def follow(self) -> None:
-        """Attach to the daemon (starting it if needed) and stream its suggestions."""
-        from takeaways_daemon.api_client import DaemonClient
-        from takeaways_daemon.errors import DaemonNotRunning
+    def action_history(self) -> None:
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
 
-        log = self.query_one(Log)
-        try:
-            client = DaemonClient.for_project(self.project)
-        except DaemonNotRunning:
-            self.call_from_thread(log.write_line, "starting the daemon…")
-            # Captured: anything the child prints would scribble over the TUI's screen.
-            subprocess.run(
-                [sys.executable, "-m", "takeaways_daemon", "start", str(self.project)],
-                check=False, capture_output=True, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
-            client = DaemonClient.for_project(self.project)
-        with client:
-            for item in reversed(client.suggestions(status="open")):
-                self.call_from_thread(log.write_line, _row(item))
-            for event, data in client.events():
-                if event == "added":
-                    self.call_from_thread(log.write_line, _row(json.loads(data)))
+    def action_stats(self) -> None:
+        if not isinstance(self.screen, StatsScreen):
+            self.push_screen(StatsScreen())
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_back(self) -> None:
+        if len(self.screen_stack) > 1:
+            self.pop_screen()
+        elif isinstance(self.screen, MainScreen):
+            self.screen.hide_question_box()
+
+    async def action_quit(self) -> None:
+        policy = self.settings.tui.stop_daemon_on_exit
+        if not self.link.started_here or policy == "never":
+            self.exit(False)
+        elif policy == "always":
+            self.exit(True)
+        else:
+            self.push_screen(StopDaemonScreen(), self._quit_answered)
+
+    def _quit_answered(self, stop: bool | None) -> None:
+        if stop is not None:
+            self.exit(stop)
 
 
-def _row(item: dict[str, object]) -> str:
-    return strip_control(
-        f"{item['kind']:<9} {item['path']}:{item['start_line']}  {item['title']}  [{item['id']}]"
-    )
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Run `takeaways-tui [PATH]`."""
-    project = Path(sys.argv[1]) if len(sys.argv) > 1 else Path.cwd()
-    if not project.is_dir():
-        sys.exit(f"takeaways-tui: {project} is not a folder")
-    TakeawaysApp(project).run()
+    parser = argparse.ArgumentParser(
+        prog="takeaways-tui",
+        description="The takeaways terminal UI: live suggestions for PATH, beside your editor.",
+    )
+    parser.add_argument("path", nargs="?", type=Path, default=Path.cwd(), help="project folder")
+    args = parser.parse_args(argv)
+    if not args.path.is_dir():
+        sys.exit(f"takeaways-tui: {args.path} is not a folder; give the project's folder")
+    try:
+        app = TakeawaysApp(args.path)
+    except TakeawaysError as error:
+        sys.exit(f"takeaways-tui: {error}")
+    stop = app.run()
+    if stop:
+        print(f"stopping the daemon for {app.link.root}…")
+        try:
+            app.link.stop()
+        except TakeawaysError as error:
+            sys.exit(f"takeaways-tui: {error}")

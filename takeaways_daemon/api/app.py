@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
 
 from takeaways_daemon import __version__
+from takeaways_daemon.api.follow_up_routes import follow_up_router
 from takeaways_daemon.api.guard import ApiGuard
+from takeaways_daemon.api.history_routes import history_router
 from takeaways_daemon.errors import BackendUnavailable, FileChangedError, PatchRejected
 from takeaways_daemon.service import DaemonService, UnknownSuggestion
 from takeaways_daemon.suggestions import Suggestion
@@ -54,6 +56,9 @@ def create_app(
     }
     for error_type, status_code in statuses.items():
         app.add_exception_handler(error_type, _error_reply(status_code))
+
+    app.include_router(follow_up_router(service))
+    app.include_router(history_router(service))
 
     @app.get("/health")
     async def health() -> dict[str, Any]:

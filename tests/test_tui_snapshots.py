@@ -1,0 +1,118 @@
+"""How each screen looks, at 80×24 and 120×40 (pytest-textual-snapshot; SVGs in __snapshots__).
+
+Why recorded suggestions rather than the live model: a snapshot must be byte-for-byte
+repeatable, and real model text, latencies and ages differ between runs. So the app talks to
+a real daemon API (real FastAPI app, guard and token, real uvicorn on 127.0.0.1, registered in
+the project's runtime files like a started daemon; see tests/tui_support.py) whose stores hold
+the suggestions recorded in tests/tui_recorded_suggestions.json, and the app's clock is pinned
+to the recording's "now" so the age column is fixed. The history is the real encrypted
+history store (the session's throwaway keyring), filled by the same recorder the daemon uses.
+
+Review changed snapshots with `pytest --snapshot-report`; regenerate with `--snapshot-update`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from tests.tui_support import RECORDED_NOW, RecordedDaemon, recorded_suggestions, screen_text
+from tui.app import TakeawaysApp
+from tui.status_bar import StatusBar
+from tui.suggestion_list import SuggestionList
+
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+SnapCompare = Callable[..., bool]
+
+
+@pytest.fixture
+def recorded_daemon(tmp_path: Path) -> Iterator[RecordedDaemon]:
+    root = tmp_path / "demo-project"
+    root.mkdir()
+    with RecordedDaemon(root, recorded_suggestions()) as daemon:
+        # Outcomes for the history screen, through the same service calls the API makes.
+        daemon.service.reject("9c41d2e7")
+        daemon.service.rate("71f3c0aa", 1)
+        daemon.service.rate("e02d5b6f", -1)
+        yield daemon
+
+
+def make_app(daemon: RecordedDaemon) -> TakeawaysApp:
+    return TakeawaysApp(daemon.root, clock=lambda: RECORDED_NOW, start_daemon=False)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the screen did not finish loading"
+        await pilot.pause(0.05)
+
+
+async def main_loaded(pilot: Pilot[Any]) -> None:
+    def loaded() -> bool:
+        screen = pilot.app.screen_stack[0]
+        lists, bars = screen.query(SuggestionList), screen.query(StatusBar)
+        return bool(lists and bars) and lists.first().row_count == 4 and bool(bars.first().status)
+
+    await until(pilot, loaded)
+
+
+Step = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+def then(*steps: Step) -> Step:
+    async def run(pilot: Pilot[Any]) -> None:
+        for step in steps:
+            await step(pilot)
+
+    return run
+
+
+async def open_history(pilot: Pilot[Any]) -> None:
+    await pilot.press("h")
+    await until(pilot, lambda: pilot.app.screen.query_one("#history-table").row_count == 5)
+
+
+async def open_stats(pilot: Pilot[Any]) -> None:
+    await pilot.press("s")
+    await until(pilot, lambda: "All history" in screen_text(pilot.app))
+
+
+async def open_help(pilot: Pilot[Any]) -> None:
+    await pilot.press("f1")
+    await until(pilot, lambda: pilot.app.screen.query_one("#help-table").row_count > 10)
+
+
+@pytest.mark.parametrize("size", SIZES)
+class TestScreens:
+    def test_main_screen_lists_suggestions_newest_first_with_the_first_in_detail(
+        self, snap_compare: SnapCompare, recorded_daemon: RecordedDaemon, size: tuple[int, int]
+    ) -> None:
+        """Four listed (the rejected one is gone), the stale one marked, the fix in detail."""
+        app = make_app(recorded_daemon)
+        assert snap_compare(app, terminal_size=size, run_before=main_loaded)
+
+    def test_history_screen_shows_every_suggestion_with_its_outcome_and_rating(
+        self, snap_compare: SnapCompare, recorded_daemon: RecordedDaemon, size: tuple[int, int]
+    ) -> None:
+        steps = then(main_loaded, open_history)
+        assert snap_compare(make_app(recorded_daemon), terminal_size=size, run_before=steps)
+
+    def test_stats_screen_shows_history_and_session_numbers(
+        self, snap_compare: SnapCompare, recorded_daemon: RecordedDaemon, size: tuple[int, int]
+    ) -> None:
+        assert snap_compare(
+            make_app(recorded_daemon), terminal_size=size, run_before=then(main_loaded, open_stats)
+        )
+
+    def test_help_screen_lists_every_key_with_its_binding_id(
+        self, snap_compare: SnapCompare, recorded_daemon: RecordedDaemon, size: tuple[int, int]
+    ) -> None:
+        assert snap_compare(
+            make_app(recorded_daemon), terminal_size=size, run_before=then(main_loaded, open_help)
+        )

@@ -1,0 +1,119 @@
+"""`takeaways-tui` in a real terminal, the way a person uses it: tmux runs the installed console
+script on a temp project, the test types keys and reads the screen with `capture-pane`.
+
+Real everything: the script starts a real daemon (real inotify, the real packaged model), and
+the file on disk is what the test checks. A private tmux server (`-S` socket, no config file)
+keeps the developer's own tmux untouched.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from takeaways_daemon.runtime_files import ProjectFiles
+
+pytestmark = [
+    pytest.mark.model,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+BROKEN = "def add(a, b)\n    return a + b\n\n\nprint(add(1, 2))\n"
+TUI = Path(sys.executable).with_name("takeaways-tui")
+
+
+class Terminal:
+    """One tmux session on a private server."""
+
+    def __init__(self, socket: Path) -> None:
+        self.socket = socket
+
+    def tmux(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-S", str(self.socket), "-f", "/dev/null", *args],
+            capture_output=True, text=True, timeout=10, check=True,
+        )  # fmt: skip
+        return result.stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "tui")
+
+    def wait_for(self, condition: Callable[[str], bool], timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            shown = self.screen()
+            if condition(shown):
+                return shown
+            if time.monotonic() > deadline:
+                raise AssertionError(f"not on screen within {timeout} s:\n{shown}")
+            time.sleep(0.25)
+
+
+@pytest.fixture
+def project(tmp_path: Path, use_base_model: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "README.md").write_text("demo\n")
+    monkeypatch.setenv("TAKEAWAYS_SAMPLING__SEED", "7")
+    monkeypatch.setenv("TAKEAWAYS_WATCHER__DEBOUNCE_MS", "100")
+    monkeypatch.setenv("TAKEAWAYS_TASKS__ENABLED", '["fix"]')
+    return root
+
+
+@pytest.fixture
+def terminal(tmp_path: Path, project: Path) -> Iterator[Terminal]:
+    # tmux gives the pane the server's environment, not ours: pass what the daemon needs.
+    passed = {
+        name: value
+        for name, value in os.environ.items()
+        if name.startswith(("TAKEAWAYS_", "DBUS_", "PYTHON_KEYRING"))
+    }
+    assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in passed.items())
+    command = f"env {assignments} {shlex.quote(str(TUI))} {shlex.quote(str(project))}"
+    terminal = Terminal(tmp_path / "tmux.sock")
+    terminal.tmux("new-session", "-d", "-s", "tui", "-x", "120", "-y", "40", command)
+    try:
+        yield terminal
+    finally:
+        subprocess.run(
+            ["tmux", "-S", str(terminal.socket), "kill-server"], capture_output=True, check=False
+        )
+        if ProjectFiles(project).is_locked():
+            subprocess.run(
+                [sys.executable, "-m", "takeaways_daemon", "stop", str(project)],
+                capture_output=True, timeout=60, check=False,
+            )  # fmt: skip
+
+
+def test_a_person_sees_a_suggestion_in_tmux_accepts_it_and_quits(
+    project: Path, terminal: Terminal
+) -> None:
+    """Start → connected → save a syntax error → a fix row → `a` → the file is fixed → `q`, `y`."""
+    terminal.wait_for(lambda shown: "● connected" in shown, timeout=90)
+    (project / "calc.py").write_text(BROKEN)
+    shown = terminal.wait_for(lambda shown: "calc.py:1 " in shown, timeout=180)
+    assert "fix" in shown
+    terminal.tmux("send-keys", "-t", "tui", "a")
+    deadline = time.monotonic() + 30
+    while (project / "calc.py").read_text() == BROKEN:
+        assert time.monotonic() < deadline, terminal.screen()
+        time.sleep(0.25)
+    fixed = (project / "calc.py").read_text()
+    ast.parse(fixed)
+    terminal.wait_for(lambda shown: "No suggestions yet" in shown, timeout=10)
+    # The TUI started this daemon, so quitting asks whether to stop it too.
+    terminal.tmux("send-keys", "-t", "tui", "q")
+    terminal.wait_for(lambda shown: "Stop it as well?" in shown, timeout=10)
+    terminal.tmux("send-keys", "-t", "tui", "y")
+    deadline = time.monotonic() + 30
+    while ProjectFiles(project).is_locked():
+        assert time.monotonic() < deadline, "the daemon the TUI started was not stopped"
+        time.sleep(0.25)

@@ -1,0 +1,97 @@
+"""How the TUI reaches its project's daemon: attach, start it if needed, stop it if asked.
+
+Starting and stopping go through the CLI's own `takeaways start|stop` (same log file, same
+wait-until-it-answers logic), with output captured: anything the child printed would scribble
+over the TUI's screen. Everything else is `DaemonClient` calls, made from worker threads.
+The messages below are posted by those workers to the screen that follows the daemon.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from textual.message import Message
+
+from takeaways_daemon.api_client import DaemonClient
+from takeaways_daemon.errors import TakeawaysError
+from takeaways_daemon.runtime_files import ProjectFiles
+
+# Everything that means "the daemon is not there right now" rather than a bug.
+LINK_ERRORS = (TakeawaysError, httpx.HTTPError, OSError, ValueError)
+
+
+class DaemonStartFailed(TakeawaysError):
+    """`takeaways start` could not start the daemon (its log says why)."""
+
+
+class DaemonLink:
+    """One project's daemon, as seen from the TUI."""
+
+    @dataclass
+    class Connected(Message):
+        """The event stream is (re)attached; `suggestions` is the daemon's list, newest first."""
+
+        suggestions: list[dict[str, Any]]
+
+    @dataclass
+    class Disconnected(Message):
+        """The daemon stopped answering; the TUI keeps retrying."""
+
+        reason: str
+
+    @dataclass
+    class Starting(Message):
+        """No daemon ran, so the TUI is starting one (the model loads in the background)."""
+
+    @dataclass
+    class Changed(Message):
+        """A suggestion was added or changed status or rating."""
+
+        event: str
+        suggestion: dict[str, Any]
+
+    @dataclass
+    class StatusUpdate(Message):
+        """The daemon's `/status`: backend, model, watcher, queue and metrics."""
+
+        status: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.started_here = False
+        """True once this TUI started the daemon (only then may it offer to stop it)."""
+
+    def is_running(self) -> bool:
+        """Whether some daemon holds this project's lock."""
+        return ProjectFiles(self.root).is_locked()
+
+    def client(self, timeout: float = 10.0) -> DaemonClient:
+        """A client for the running daemon; raises `DaemonNotRunning` if there is none."""
+        return DaemonClient.for_project(self.root, timeout=timeout)
+
+    def _cli(self, command: str, timeout: float) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "takeaways_daemon", command, str(self.root)],
+            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
+            check=False,
+        )  # fmt: skip
+
+    def start(self, timeout: float = 120.0) -> None:
+        """Start the daemon in the background (`takeaways start`), waiting until it answers."""
+        result = self._cli("start", timeout)
+        if result.returncode != 0:
+            lines = (result.stderr or result.stdout).strip().splitlines()
+            raise DaemonStartFailed(lines[-1] if lines else f"exit code {result.returncode}")
+        self.started_here = "already running" not in result.stdout
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the daemon (`takeaways stop`)."""
+        result = self._cli("stop", timeout)
+        if result.returncode != 0:
+            lines = result.stderr.strip().splitlines()
+            raise TakeawaysError(lines[-1] if lines else "the daemon did not stop")

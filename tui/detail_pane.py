@@ -1,0 +1,155 @@
+"""The selected suggestion in full: heading, explanation (Markdown), the patch as a coloured diff,
+and the streamed answer to a follow-up question.
+
+Model text is cleaned of control sequences first. Markdown (Rich's renderable for the
+explanation, Textual's widget for the streamed answer) never interprets Rich markup, the diff is
+a `Syntax` (no markup either), and links in model text are neither made nor opened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Group
+from rich.markdown import Markdown as RichMarkdown
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import Label, LoadingIndicator, Markdown, RichLog
+
+from tui.display_text import KIND_STYLES, clean, inert
+
+EMPTY_HINT = "No suggestions yet. Save a file in the project and they appear here."
+
+
+class DetailPane(Vertical):
+    """Everything about one suggestion.
+
+    The follow-up messages below are the pane's inbox: the worker streaming an answer posts
+    them (thread-safe), and the pane handles them in order.
+    """
+
+    @dataclass
+    class FollowUpStarted(Message):
+        """A question was sent about a suggestion."""
+
+        suggestion_id: str
+        question: str
+
+    @dataclass
+    class FollowUpChunk(Message):
+        """More of the answer."""
+
+        suggestion_id: str
+        text: str
+
+    @dataclass
+    class FollowUpFinished(Message):
+        """The answer ended; `note` says which model answered, and how fast (or that it failed)."""
+
+        suggestion_id: str
+        note: str
+
+    def compose(self) -> ComposeResult:
+        # A RichLog scrolls inside its own fixed box, so new content never changes the screen's
+        # layout: a cursor move redraws one widget instead of relaying out the whole screen.
+        yield RichLog(id="detail-body", wrap=True, markup=False, highlight=False, auto_scroll=False)
+        with VerticalScroll(id="follow-up-box"):
+            yield Label("", id="follow-up-title")
+            yield LoadingIndicator(id="follow-up-progress")
+            yield Markdown(id="follow-up", open_links=False)
+
+    def on_mount(self) -> None:
+        self._follow_up_for: str | None = None
+        self._question = ""
+        self._shown: dict[str, Any] | None = None
+        self._set_follow_up_visible(False)
+        self.show(None)
+
+    def on_resize(self) -> None:
+        # RichLog wraps text when it is written: write again at the new width.
+        self.show(self._shown)
+
+    def show(self, item: dict[str, Any] | None) -> None:
+        """Show `item` (None: the empty-list hint). A follow-up for another item is cleared."""
+        if item is None or item.get("id") != self._follow_up_for:
+            self._set_follow_up_visible(False)
+        self._shown = item
+        body = self.query_one("#detail-body", RichLog)
+        body.clear()
+        if item is None:
+            body.write(Text(EMPTY_HINT, style="dim"))
+            return
+        # One Static holding one Group: a cursor move costs a single widget update. Rich's
+        # Markdown renderable (not the Markdown widget, which mounts a widget per block), and
+        # with hyperlinks off: model text makes no links.
+        parts: list[Any] = [
+            self._heading(item),
+            Text(""),
+            RichMarkdown(clean(item.get("explanation", "")), hyperlinks=False),
+        ]
+        patch = clean(item.get("diff", ""))
+        if patch:
+            parts += [Text(""), Syntax(patch, "diff", theme="ansi_dark", word_wrap=True)]
+        body.write(Group(*parts))
+
+    @staticmethod
+    def _heading(item: dict[str, Any]) -> Text:
+        kind = str(item["kind"])
+        heading = Text.assemble(
+            (kind, KIND_STYLES.get(kind, "bold")),
+            "  ",
+            inert(f"{item['path']}:{item['start_line']}-{item['end_line']}", "underline"),
+            "  ",
+            inert(item["title"], "bold"),
+        )
+        meta = [str(item.get(name) or "") for name in ("backend", "model")]
+        latency = item.get("latency_ms")
+        if latency:
+            meta.append(f"{latency / 1000:.1f} s")
+        heading.append("\n" + " · ".join(part for part in meta if part), style="dim")
+        if item.get("status") == "stale":
+            heading.append(
+                "\nstale: the file changed since; accepting will be refused", "bold yellow"
+            )
+        return heading
+
+    def _set_follow_up_visible(self, visible: bool) -> None:
+        for selector in ("#follow-up-box", "#follow-up-progress"):
+            widget = self.query_one(selector)
+            if widget.display != visible:  # setting it at all costs a layout pass
+                widget.display = visible
+        if not visible:
+            self._follow_up_for = None
+
+    async def on_detail_pane_follow_up_started(self, message: FollowUpStarted) -> None:
+        """Show the question and a progress indicator until the first words arrive."""
+        self._follow_up_for, self._question = message.suggestion_id, message.question
+        self._set_follow_up_visible(True)
+        self.query_one("#follow-up-title", Label).update(inert(f"Q: {message.question}", "bold"))
+        await self.query_one("#follow-up", Markdown).update("")
+
+    async def on_detail_pane_follow_up_chunk(self, message: FollowUpChunk) -> None:
+        """Add streamed answer text (ignored once another suggestion is shown)."""
+        if message.suggestion_id != self._follow_up_for:
+            return
+        self.query_one("#follow-up-progress").display = False
+        await self.query_one("#follow-up", Markdown).append(clean(message.text))
+        self.query_one("#follow-up-box").scroll_end(animate=False)
+
+    def on_detail_pane_follow_up_finished(self, message: FollowUpFinished) -> None:
+        """The stream ended: drop the progress indicator, say which model answered."""
+        if message.suggestion_id != self._follow_up_for:
+            return
+        self.query_one("#follow-up-progress").display = False
+        title = inert(f"Q: {self._question}", "bold")
+        title.append("  " + clean(message.note), style="dim")
+        self.query_one("#follow-up-title", Label).update(title)
+
+    @property
+    def follow_up_text(self) -> str:
+        """The follow-up answer shown so far (for tests and copy)."""
+        return self.query_one("#follow-up", Markdown).source

@@ -1,0 +1,97 @@
+"""Every key binding of the TUI, with an id the user can remap in `[tui.bindings]`.
+
+Kept free of Textual imports: the daemon's settings validate remapped ids against `BINDING_IDS`
+without loading the UI toolkit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One remappable binding: its id, default key(s), footer label and what it does."""
+
+    id: str
+    keys: str
+    label: str
+    help: str
+    show: bool = True
+    """Whether the footer shows it (the help screen lists every binding)."""
+
+
+# The main screen's actions, in the order the footer shows them.
+MAIN: tuple[KeySpec, ...] = (
+    KeySpec("accept", "a", "Accept", "Apply the patch (refused if the file changed since)"),
+    KeySpec("reject", "r", "Reject", "Dismiss the suggestion"),
+    KeySpec("rate-up", "plus", "👍", "Rate the suggestion up"),
+    KeySpec("rate-down", "minus", "👎", "Rate the suggestion down"),
+    KeySpec("copy-patch", "c", "Copy", "Copy the patch (unified diff) to the clipboard"),
+    KeySpec("open-editor", "o", "Open", "Open the file in $EDITOR at the suggestion's line"),
+    KeySpec("explain-more", "e", "More", "Ask the model to explain the suggestion further"),
+    KeySpec("ask", "i", "Ask", "Ask your own question about the suggestion"),
+)
+# Screens and the app itself.
+GLOBAL: tuple[KeySpec, ...] = (
+    KeySpec("history", "h", "History", "Search and filter the suggestion history"),
+    KeySpec("stats", "s", "Stats", "Latency, acceptance rate and ratings"),
+    KeySpec("help", "f1,question_mark", "Help", "This list of keys"),
+    KeySpec("quit", "q", "Quit", "Leave the TUI (the daemon keeps running)"),
+    KeySpec("back", "escape", "Back", "Close the screen, the question box or the filter", False),
+)
+# Shown in the footer of the screens that sit on top of the main one.
+BACK_VISIBLE = KeySpec("back", "escape", "Back", GLOBAL[-1].help)
+# The history screen.
+HISTORY: tuple[KeySpec, ...] = (
+    KeySpec("history-search", "slash", "Search", "Focus the search box"),
+    KeySpec("history-kind", "k", "Kind", "Cycle the kind filter"),
+    KeySpec("history-outcome", "u", "Outcome", "Cycle the outcome filter"),
+)
+
+ALL: tuple[KeySpec, ...] = MAIN + GLOBAL + HISTORY
+BINDING_IDS: frozenset[str] = frozenset(spec.id for spec in ALL)
+
+
+def check_binding_ids(remapped: dict[str, str]) -> dict[str, str]:
+    """Return `remapped` unchanged, or raise ValueError naming the unknown ids and the valid ones.
+
+    >>> check_binding_ids({"accept": "ctrl+y"})
+    {'accept': 'ctrl+y'}
+    >>> check_binding_ids({"acept": "y"})
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown binding id 'acept'; valid ids: accept, ask, back, copy-patch, \
+explain-more, help, history, history-kind, history-outcome, history-search, open-editor, \
+quit, rate-down, rate-up, reject, stats
+    """
+    unknown = sorted(set(remapped) - BINDING_IDS)
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        raise ValueError(
+            f"unknown binding id {names}; valid ids: {', '.join(sorted(BINDING_IDS))}"
+        )
+    for binding_id, keys in remapped.items():
+        if not keys.strip():
+            raise ValueError(f"binding {binding_id!r} has no key; give one like 'ctrl+y'")
+    return remapped
+
+
+def to_bindings(specs: tuple[KeySpec, ...]) -> list[Any]:
+    """Textual `Binding`s for `specs`; each action is the id with underscores (`rate_up`)."""
+    from textual.binding import Binding
+
+    return [
+        Binding(spec.keys, spec.id.replace("-", "_"), spec.label, show=spec.show, id=spec.id)
+        for spec in specs
+    ]
+
+
+def keys_for(spec: KeySpec, remapped: dict[str, str]) -> str:
+    """The key(s) a binding uses after the user's remapping, as shown on the help screen.
+
+    >>> keys_for(MAIN[0], {"accept": "ctrl+y"})
+    'ctrl+y'
+    """
+    return remapped.get(spec.id, spec.keys)

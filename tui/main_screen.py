@@ -1,0 +1,288 @@
+"""The main screen: live suggestions, the selected one in detail, its actions, the status bar.
+
+Blocking work (the event stream, API calls, follow-up streams) runs in thread workers that talk
+to the UI only through `post_message` and `call_from_thread`. The event-stream worker keeps
+reconnecting until the screen goes away, so a restarted daemon is picked up on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input
+from textual.worker import get_current_worker
+
+from takeaways_daemon.api_client import ApiError, DaemonClient
+from tui.daemon_link import LINK_ERRORS, DaemonLink
+from tui.detail_pane import DetailPane
+from tui.display_text import clean, location
+from tui.editor import NoEditor, editor_command
+from tui.key_bindings import MAIN, to_bindings
+from tui.status_bar import StatusBar
+from tui.suggestion_list import SuggestionList
+
+if TYPE_CHECKING:
+    from tui.app import TakeawaysApp
+
+EXPLAIN_MORE = "Explain this suggestion in more detail: why it is right, and what to watch for."
+RETRY_S = 0.5
+AGE_REFRESH_S = 30.0
+
+
+class MainScreen(Screen[None]):
+    """Suggestions for one project, live."""
+
+    BINDINGS: ClassVar[list[BindingType]] = to_bindings(MAIN)
+    app: TakeawaysApp
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="◆")
+        with Vertical(id="main"):
+            yield SuggestionList(clock=self.app.clock, id="suggestions")
+            yield DetailPane(id="detail")
+        yield Input(
+            id="ask-input", max_length=2000, placeholder="Ask about this suggestion (Enter sends)"
+        )
+        yield StatusBar(id="status-bar")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.suggestions = self.query_one(SuggestionList)
+        self.detail = self.query_one(DetailPane)
+        self.status_bar = self.query_one(StatusBar)
+        self.query_one("#ask-input").display = False
+        self._stream_client: DaemonClient | None = None
+        self._ask_client: DaemonClient | None = None
+        self._outage_notified = False
+        self.suggestions.focus()
+        self.follow_daemon()
+        self.set_interval(self.app.settings.tui.status_interval_s, self.poll_status)
+        self.set_interval(AGE_REFRESH_S, self.suggestions.refresh_ages)
+
+    def on_unmount(self) -> None:
+        self.close_link()
+
+    def close_link(self) -> None:
+        """Cut the event stream so its worker thread ends (a blocked read would hold exit)."""
+        self.workers.cancel_group(self, "follow")
+        self.workers.cancel_group(self, "ask")
+        for client in (self._stream_client, self._ask_client):
+            if client is not None:
+                client.close()
+        self._stream_client = self._ask_client = None
+
+    # The daemon link: one thread follows the event stream and reconnects forever.
+
+    @work(thread=True, exclusive=True, group="follow", name="follow the daemon")
+    def follow_daemon(self) -> None:
+        """Attach (starting the daemon first if none runs), then apply every event."""
+        worker = get_current_worker()
+        link = self.app.link
+        may_start = self.app.start_daemon
+        while not worker.is_cancelled:
+            try:
+                if may_start and not link.is_running():
+                    self.post_message(DaemonLink.Starting())
+                    link.start()
+                may_start = False  # only at launch: later, wait for the user's daemon to return
+                with link.client() as client:
+                    self._stream_client = client
+                    self.post_message(DaemonLink.Connected(client.suggestions()))
+                    for event, data in client.events():
+                        if worker.is_cancelled:
+                            return
+                        if event == "hello":
+                            self.post_message(DaemonLink.StatusUpdate(json.loads(data)))
+                        elif event in ("added", "updated", "removed"):
+                            self.post_message(DaemonLink.Changed(event, json.loads(data)))
+                reason = "the daemon closed the event stream"
+            except LINK_ERRORS as error:
+                reason = str(error)
+            may_start = False
+            if worker.is_cancelled:
+                return
+            self.post_message(DaemonLink.Disconnected(reason))
+            time.sleep(RETRY_S)
+
+    @work(thread=True, exclusive=True, group="status")
+    def poll_status(self) -> None:
+        """Refresh the status bar from `/status` (the stream worker owns reachability)."""
+        if self.status_bar.link != "connected":
+            return
+        try:
+            with self.app.link.client(timeout=3) as client:
+                status = client.status()
+        except LINK_ERRORS:
+            return
+        self.post_message(DaemonLink.StatusUpdate(status))
+
+    def on_daemon_link_starting(self, _: DaemonLink.Starting) -> None:
+        self.status_bar.link = "starting"
+
+    def on_daemon_link_connected(self, message: DaemonLink.Connected) -> None:
+        self.suggestions.replace_all(message.suggestions)
+        self.status_bar.link = "connected"
+        if self._outage_notified:
+            self.notify("Reconnected to the daemon.", title="takeaways")
+            self._outage_notified = False
+
+    def on_daemon_link_disconnected(self, message: DaemonLink.Disconnected) -> None:
+        self.status_bar.link = "disconnected"
+        if not self._outage_notified:
+            self._outage_notified = True
+            self.notify(
+                f"{clean(message.reason)}\nThe TUI reconnects when it is back.",
+                title="Daemon disconnected", severity="error", markup=False, timeout=8,
+            )  # fmt: skip
+
+    def on_daemon_link_changed(self, message: DaemonLink.Changed) -> None:
+        self.suggestions.upsert(message.suggestion)
+
+    def on_daemon_link_status_update(self, message: DaemonLink.StatusUpdate) -> None:
+        self.status_bar.status = message.status
+
+    def on_suggestion_list_highlighted(self, message: SuggestionList.Highlighted) -> None:
+        self.detail.show(message.suggestion)
+
+    # Actions on the selected suggestion.
+
+    def _selected(self) -> dict[str, Any] | None:
+        item = self.suggestions.selected
+        if item is None:
+            self.notify("No suggestion selected.", severity="warning")
+        return item
+
+    @work(thread=True, group="actions")
+    def call_daemon(
+        self, verb: str, item: dict[str, Any], call: Callable[[DaemonClient], Any]
+    ) -> None:
+        """Run one API call; a refusal or an unreachable daemon becomes a notification."""
+        where = location(item)
+        try:
+            with self.app.link.client() as client:
+                result = call(client)
+        except ApiError as error:
+            self.app.call_from_thread(
+                self.notify, f"{where}: {clean(error)}", title=f"{verb} refused",
+                severity="error", markup=False, timeout=8,
+            )  # fmt: skip
+            return
+        except LINK_ERRORS as error:
+            self.app.call_from_thread(
+                self.notify, clean(error), title="Daemon unreachable", severity="error",
+                markup=False,
+            )  # fmt: skip
+            return
+        self.post_message(DaemonLink.Changed("updated", result))
+        self.app.call_from_thread(self.notify, f"{verb}: {where}", markup=False, timeout=3)
+
+    def action_accept(self) -> None:
+        if item := self._selected():
+            self.call_daemon("Accept", item, lambda client: client.accept(item["id"]))
+
+    def action_reject(self) -> None:
+        if item := self._selected():
+            self.call_daemon("Reject", item, lambda client: client.reject(item["id"]))
+
+    def action_rate_up(self) -> None:
+        if item := self._selected():
+            self.call_daemon("Rate 👍", item, lambda client: client.rate(item["id"], 1))
+
+    def action_rate_down(self) -> None:
+        if item := self._selected():
+            self.call_daemon("Rate 👎", item, lambda client: client.rate(item["id"], -1))
+
+    def action_copy_patch(self) -> None:
+        if (item := self._selected()) is None:
+            return
+        if not item.get("diff"):
+            self.notify("This suggestion has no patch to copy.", severity="warning")
+            return
+        self.app.copy_to_clipboard(clean(item["diff"]))
+        self.notify(f"Patch for {location(item)} copied.", markup=False, timeout=3)
+
+    def action_open_editor(self) -> None:
+        if (item := self._selected()) is None:
+            return
+        path = self.app.link.root / clean(item["path"])
+        try:
+            command = editor_command(path, int(item["start_line"]))
+            with self.app.suspend():
+                subprocess.run(command, check=False)
+        except NoEditor as error:
+            self.notify(str(error), severity="warning", markup=False)
+        except SuspendNotSupported:
+            self.notify("This terminal cannot hand the screen to an editor.", severity="warning")
+        except OSError as error:
+            self.notify(f"Could not start the editor: {error}", severity="error", markup=False)
+
+    # Follow-up questions, streamed into the detail pane.
+
+    def action_explain_more(self) -> None:
+        if item := self._selected():
+            self.ask_model(item["id"], EXPLAIN_MORE)
+
+    def action_ask(self) -> None:
+        if self._selected() is not None:
+            box = self.query_one("#ask-input", Input)
+            box.display = True
+            box.focus()
+
+    @on(Input.Submitted, "#ask-input")
+    def send_question(self, event: Input.Submitted) -> None:
+        question = event.value.strip()
+        event.input.clear()
+        self.hide_question_box()
+        item = self.suggestions.selected
+        if question and item is not None:
+            self.ask_model(item["id"], question)
+
+    def hide_question_box(self) -> bool:
+        """Hide the question box if it is open; True if it was."""
+        box = self.query_one("#ask-input", Input)
+        if not box.display:
+            return False
+        box.display = False
+        self.suggestions.focus()
+        return True
+
+    @work(thread=True, exclusive=True, group="ask")
+    def ask_model(self, suggestion_id: str, question: str) -> None:
+        """Stream the model's answer to `question` into the detail pane."""
+        worker = get_current_worker()
+        call = self.app.call_from_thread
+        self.detail.post_message(DetailPane.FollowUpStarted(suggestion_id, question))
+        note = "failed"
+        try:
+            with self.app.link.client() as client:
+                self._ask_client = client
+                for record in client.ask(suggestion_id, question):
+                    if worker.is_cancelled:
+                        return
+                    if "text" in record:
+                        chunk = DetailPane.FollowUpChunk(suggestion_id, record["text"])
+                        self.detail.post_message(chunk)
+                    elif record.get("error"):
+                        call(self.notify, clean(record["error"]), title="Backend failed",
+                             severity="error", markup=False)  # fmt: skip
+                    elif record.get("done"):
+                        note = f"{record['backend']} {record['model']}, "
+                        note += f"{record['latency_ms'] / 1000:.1f} s"
+        except ApiError as error:
+            call(self.notify, clean(error), title="Question refused", severity="error",
+                 markup=False)  # fmt: skip
+        except LINK_ERRORS as error:
+            call(self.notify, clean(error), title="Daemon unreachable", severity="error",
+                 markup=False)  # fmt: skip
+        finally:
+            if not worker.is_cancelled:
+                self.detail.post_message(DetailPane.FollowUpFinished(suggestion_id, note))

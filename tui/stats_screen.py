@@ -1,0 +1,104 @@
+"""Latency, acceptance rate and ratings: over the whole history, and for this daemon's run."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from takeaways_daemon.api_client import ApiError
+from tui.daemon_link import LINK_ERRORS
+from tui.display_text import clean
+from tui.key_bindings import BACK_VISIBLE, to_bindings
+
+if TYPE_CHECKING:
+    from tui.app import TakeawaysApp
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value / 1000:.1f} s"
+
+
+def history_table(stats: dict[str, Any]) -> Table:
+    """`GET /history/stats` as a two-column table."""
+    table = Table(title="All history", title_justify="left", show_header=False, box=None)
+    table.add_column(style="dim")
+    table.add_column()
+    rate = stats.get("acceptance_rate")
+    ratings = stats.get("ratings", {})
+    latency = stats.get("latency_ms", {})
+    table.add_row("suggestions", str(stats.get("total", 0)))
+    table.add_row("acceptance", "–" if rate is None else f"{rate:.0%} (accepted / decided)")
+    table.add_row("ratings", f"👍 {ratings.get('up', 0)}  👎 {ratings.get('down', 0)}")
+    table.add_row("latency p50", _ms(latency.get("p50")))
+    table.add_row("latency p95", _ms(latency.get("p95")))
+    by_kind = stats.get("by_kind", {})
+    table.add_row("by kind", " ".join(f"{kind} {n}" for kind, n in sorted(by_kind.items())))
+    outcomes = stats.get("outcomes", {})
+    table.add_row("outcomes", " ".join(f"{name} {n}" for name, n in sorted(outcomes.items())))
+    return table
+
+
+def session_table(status: dict[str, Any]) -> Table:
+    """The running daemon's own counters and save → suggestion latency (`/status` metrics)."""
+    metrics = status.get("metrics", {})
+    counters = metrics.get("counters", {})
+    latency = metrics.get("latency_ms", {})
+    backend = status.get("backend", {})
+    table = Table(title="This daemon run", title_justify="left", show_header=False, box=None)
+    table.add_column(style="dim")
+    table.add_column()
+    name, model = clean(backend.get("name") or "–"), clean(backend.get("model") or "")
+    table.add_row("backend", f"{name} {model}")
+    table.add_row("suggestions", str(counters.get("suggestions", 0)))
+    table.add_row(
+        "accepted / rejected",
+        f"{counters.get('accepted', 0)} / {counters.get('rejected_by_user', 0)}",
+    )
+    table.add_row("save → suggestion p50", _ms(latency.get("p50")))
+    table.add_row("save → suggestion p95", _ms(latency.get("p95")))
+    table.add_row("malformed answers", str(counters.get("malformed", 0)))
+    return table
+
+
+class StatsScreen(Screen[None]):
+    """Numbers about the model's suggestions and what you did with them."""
+
+    BINDINGS: ClassVar[list[BindingType]] = to_bindings((BACK_VISIBLE,))
+    app: TakeawaysApp
+
+    def compose(self) -> ComposeResult:
+        yield Header(icon="◆")
+        with VerticalScroll(id="stats"):
+            yield Static(Text("Loading…", style="dim"), id="stats-history")
+            yield Static(id="stats-session")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.sub_title = "stats"
+        self.load()
+
+    @work(thread=True, exclusive=True)
+    def load(self) -> None:
+        """Fetch both sets of numbers; either may fail on its own."""
+        call = self.app.call_from_thread
+        try:
+            with self.app.link.client() as client:
+                status = client.status()
+                call(self.query_one("#stats-session", Static).update, session_table(status))
+                stats = client.history_stats()
+        except (ApiError, *LINK_ERRORS) as error:
+            call(self.query_one("#stats-history", Static).update,
+                 Text(f"History stats unavailable: {clean(error)}", style="yellow"))  # fmt: skip
+            return
+        call(self.query_one("#stats-history", Static).update, history_table(stats))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,141 @@
+"""The live list of suggestions, newest first: one row each, updated in place as events come.
+
+Rows are keyed by suggestion id, so an event touches one row (add, restyle, remove) instead of
+rebuilding the table: with 1,000 rows a keypress still redraws in milliseconds (bench/tui.py).
+Open and stale suggestions are listed; accepted and rejected ones leave the list (the history
+screen keeps them). Every cell is a `Text`: DataTable would parse a plain `str` as markup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
+
+from tui.display_text import KIND_STYLES, age_text, inert, location, one_line
+
+LISTED = ("open", "stale")
+TITLE_CHARS = 72
+
+
+class AgeText(Text):
+    """An age cell that remembers when its suggestion was made (the list sorts on it)."""
+
+    created_at: float = 0.0
+
+
+class SuggestionList(DataTable[Text]):
+    """Open and stale suggestions, newest first."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+    ]
+
+    @dataclass
+    class Highlighted(Message):
+        """The suggestion under the cursor changed (None: the list is empty)."""
+
+        suggestion: dict[str, Any] | None
+
+    def __init__(self, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.clock = clock
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def on_mount(self) -> None:
+        for key, label in (("kind", "kind"), ("state", ""), ("age", "age")):
+            self.add_column(label, key=key)
+        self.add_column("where", key="where")
+        self.add_column("title", key="title")
+
+    @property
+    def selected(self) -> dict[str, Any] | None:
+        """The suggestion under the cursor."""
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return self.items.get(str(row_key.value))
+
+    def _cells(self, item: dict[str, Any]) -> tuple[Text, ...]:
+        age = AgeText(age_text(self.clock() - item["created_at"]), style="dim")
+        age.created_at = item["created_at"]
+        stale = Text("stale", style="bold yellow") if item["status"] == "stale" else Text("")
+        kind = Text(str(item["kind"]), style=KIND_STYLES.get(str(item["kind"]), "bold"))
+        return (
+            kind,
+            stale,
+            age,
+            inert(location(item), "underline"),
+            inert(one_line(item["title"], TITLE_CHARS)),
+        )
+
+    def replace_all(self, items: Iterable[dict[str, Any]]) -> None:
+        """Show exactly these suggestions (given newest first), e.g. after a reconnect."""
+        keep = self.selected["id"] if self.selected else None
+        self.clear()
+        self.items = {}
+        for item in items:
+            if item["status"] in LISTED:
+                self.items[item["id"]] = item
+                self.add_row(*self._cells(item), key=item["id"])
+        self._restore_cursor(keep)
+
+    def upsert(self, item: dict[str, Any]) -> None:
+        """Apply one event: add a new row at the top, restyle it, or remove it."""
+        suggestion_id = item["id"]
+        if item["status"] not in LISTED:
+            self.discard(suggestion_id)
+            return
+        keep = self.selected["id"] if self.selected else None
+        if suggestion_id in self.items:
+            self.items[suggestion_id] = item
+            for column, cell in zip(("kind", "state"), self._cells(item)[:2], strict=True):
+                self.update_cell(suggestion_id, column, cell)
+            if suggestion_id == keep:
+                self.post_message(self.Highlighted(item))
+            return
+        self.items[suggestion_id] = item
+        self.add_row(*self._cells(item), key=suggestion_id)
+        self.sort("age", key=lambda age: age.created_at, reverse=True)
+        self._restore_cursor(keep or suggestion_id)
+
+    def discard(self, suggestion_id: str) -> None:
+        """Remove a suggestion's row if it is listed."""
+        was_selected = self.selected
+        if self.items.pop(suggestion_id, None) is None:
+            return
+        try:
+            self.remove_row(suggestion_id)
+        except RowDoesNotExist:
+            return
+        if was_selected is None or was_selected["id"] != suggestion_id:
+            return
+        self.post_message(self.Highlighted(self.selected))
+
+    def refresh_ages(self) -> None:
+        """Re-render the age column where the text changed (called on a slow timer)."""
+        now = self.clock()
+        for suggestion_id, item in self.items.items():
+            text = age_text(now - item["created_at"])
+            if self.get_cell(suggestion_id, "age").plain != text:
+                age = AgeText(text, style="dim")
+                age.created_at = item["created_at"]
+                self.update_cell(suggestion_id, "age", age)
+
+    def _restore_cursor(self, suggestion_id: str | None) -> None:
+        if suggestion_id in self.items:
+            self.move_cursor(row=self.get_row_index(suggestion_id), animate=False)
+        self.post_message(self.Highlighted(self.selected))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        row_key = event.row_key.value if event.row_key is not None else None
+        self.post_message(self.Highlighted(self.items.get(str(row_key))))
