@@ -4,7 +4,7 @@ VENV := .venv/bin
 
 TEST_EXTRAS := test,training,eval
 
-.PHONY: setup setup-dev run tui test lint bench clean
+.PHONY: setup setup-dev run watch test lint bench clean
 
 setup: .venv/.installed            ## the app only: daemon, TUI, embedded model
 
@@ -16,11 +16,11 @@ setup-dev: .venv/.installed-test-training-eval   ## plus training, evaluation an
 .venv/.installed-test-training-eval: pyproject.toml scripts/setup.sh
 	scripts/setup.sh $(TEST_EXTRAS)
 
-run: setup            ## the daemon in the foreground on PROJECT, printing suggestions
-	$(VENV)/takeaways watch $(PROJECT)
-
-tui: setup            ## the terminal UI beside your editor (starts the daemon if needed)
+run: setup            ## the terminal UI on PROJECT; it starts the daemon (embedded model) if none runs
 	$(VENV)/takeaways-tui $(PROJECT)
+
+watch: setup          ## the daemon alone, in the foreground, printing suggestions
+	$(VENV)/takeaways watch $(PROJECT)
 
 test: setup-dev         ## lint, then the whole test suite (real model, real watchdog, real server)
 	$(VENV)/ruff check .
@@ -29,6 +29,10 @@ test: setup-dev         ## lint, then the whole test suite (real model, real wat
 bench: setup-dev        ## performance reports (ratios against baselines measured in the same run)
 	$(VENV)/python bench/latency.py
 	$(VENV)/python bench/watch.py
+	$(VENV)/python bench/history.py
+	$(VENV)/python bench/tui.py
+	$(VENV)/python bench/eval.py
+	$(VENV)/python bench/train.py
 
 clean:
 	rm -rf .venv .pytest_cache .ruff_cache .mypy_cache

