@@ -171,7 +171,6 @@ def run_seed(
 ) -> dict:
     """The seed's recipe through a plain transformers Trainer, padding to the longest."""
     import torch
-    from datasets import Dataset
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
     from transformers import (
         AutoModelForCausalLM,
@@ -199,8 +198,8 @@ def run_seed(
         r=recipe.lora.r, lora_alpha=recipe.lora.alpha, lora_dropout=recipe.lora.dropout,
         target_modules=list(recipe.lora.target_modules), task_type="CAUSAL_LM"))  # fmt: skip
     # The seed trains on whole sequences: labels are the inputs, padding masked.
-    data = Dataset.from_dict({"input_ids": [e.input_ids for e in examples],
-                              "labels": [e.input_ids for e in examples]})  # fmt: skip
+    # A plain list is a map-style dataset to Trainer (no `datasets` needed on a GPU image).
+    data = [{"input_ids": e.input_ids, "labels": e.input_ids} for e in examples]
     collator = _PadCollator(pad_id)
     seed_batch, seed_accum = 4, 4
     settings = TrainingArguments(

@@ -11,6 +11,8 @@ import asyncio
 import time
 from pathlib import Path
 
+from rich.console import Console
+
 from tests.tui_support import (
     RECORDED_NOW,
     RecordedDaemon,
@@ -20,6 +22,7 @@ from tests.tui_support import (
 )
 from tui.app import TakeawaysApp
 from tui.main_screen import MainScreen
+from tui.stats_screen import history_table, session_table
 
 OSC_TITLE = "\x1b]0;pwned\x07"
 CLEAR_SCREEN = "\x1b[2J"
@@ -37,13 +40,17 @@ def hostile_daemon(root: Path) -> RecordedDaemon:
             "diff": template.diff.replace(
                 "+def add(a, b):", f"+def add(a, b):  # {MARKUP}{CLEAR_SCREEN}"
             ),
+            "backend": f"evil{OSC_TITLE}",
+            "model": f"m{CLEAR_SCREEN}{MARKUP}",
         }
     )
     return RecordedDaemon(root, [hostile])
 
 
 def test_escape_sequences_and_markup_in_model_text_show_as_inert_text(tmp_path: Path) -> None:
-    root = tmp_path / "project"
+    """Title, explanation, diff, backend and model name, and the project folder's own name
+    (file-system text, shown in the header) all carry escapes and markup."""
+    root = tmp_path / f"proj{OSC_TITLE}[reverse]x"  # no "/": it is one folder
     root.mkdir()
 
     async def scenario() -> tuple[str, str]:
@@ -64,8 +71,24 @@ def test_escape_sequences_and_markup_in_model_text_show_as_inert_text(tmp_path: 
     assert f"Fix {MARKUP} it" in shown
     assert f"{LINK} and {MARKUP}." in shown
     assert f"# {MARKUP}" in shown
+    assert f"evil · m{MARKUP}" in shown  # the detail's backend · model line
+    assert "proj[reverse]x" in shown  # the header's project name
     # The escape sequences are gone, payload included, and never reach the terminal. No OSC
     # at all is written, so no hyperlink (OSC 8) was made from the injected [link=...] either.
     assert "pwned" not in shown
     assert "\x1b]" not in written and "\x07" not in written
     assert CLEAR_SCREEN not in written
+
+
+def test_daemon_strings_in_the_stats_tables_are_not_read_as_markup() -> None:
+    """The stats screen's tables take the backend name and stored kinds and outcomes as is."""
+    status = {"backend": {"name": f"ollama{OSC_TITLE}", "model": MARKUP}, "metrics": {}}
+    stats = {"by_kind": {MARKUP: 2}, "outcomes": {f"open{CLEAR_SCREEN}": 1}}
+    console = Console(width=100, record=True, force_terminal=True, color_system="truecolor")
+    console.print(session_table(status), history_table(stats))
+    shown = console.export_text()
+    assert f"ollama {MARKUP}" in shown
+    assert f"{MARKUP} 2" in shown
+    assert "open 1" in shown
+    written = console.export_text(styles=True)
+    assert "pwned" not in written and CLEAR_SCREEN not in written

@@ -21,6 +21,7 @@ from textual.screen import Screen
 from takeaways_daemon.errors import TakeawaysError
 from takeaways_daemon.settings import Settings, load_settings
 from tui.daemon_link import DaemonLink
+from tui.display_text import clean
 from tui.help_screen import HelpScreen
 from tui.history_screen import HistoryScreen
 from tui.key_bindings import GLOBAL, to_bindings
@@ -57,7 +58,8 @@ class TakeawaysApp(App[bool]):
         return MainScreen()
 
     def on_mount(self) -> None:
-        self.sub_title = self.link.root.name
+        # A folder name is file-system text: it may hold escape sequences like model text can.
+        self.sub_title = clean(self.link.root.name)
 
     def action_history(self) -> None:
         if not isinstance(self.screen, HistoryScreen):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,12 +23,17 @@ from takeaways_daemon.api_client import DaemonClient
 from takeaways_daemon.errors import TakeawaysError
 from takeaways_daemon.runtime_files import ProjectFiles
 
+START_POLL_S = 0.1
 # Everything that means "the daemon is not there right now" rather than a bug.
 LINK_ERRORS = (TakeawaysError, httpx.HTTPError, OSError, ValueError)
 
 
 class DaemonStartFailed(TakeawaysError):
     """`takeaways start` could not start the daemon (its log says why)."""
+
+
+class DaemonStartCancelled(TakeawaysError):
+    """The TUI was closed while it waited for the daemon to start (the daemon keeps starting)."""
 
 
 class DaemonLink:
@@ -81,13 +88,32 @@ class DaemonLink:
             check=False,
         )  # fmt: skip
 
-    def start(self, timeout: float = 120.0) -> None:
-        """Start the daemon in the background (`takeaways start`), waiting until it answers."""
-        result = self._cli("start", timeout)
-        if result.returncode != 0:
-            lines = (result.stderr or result.stdout).strip().splitlines()
-            raise DaemonStartFailed(lines[-1] if lines else f"exit code {result.returncode}")
-        self.started_here = "already running" not in result.stdout
+    def start(self, timeout: float = 120.0, cancelled: Callable[[], bool] = lambda: False) -> None:
+        """Start the daemon in the background (`takeaways start`), waiting until it answers.
+
+        `cancelled` is polled while waiting: quitting the TUI must not wait for a model to
+        load. The daemon runs in its own session, so it keeps starting when the wait is cut.
+        """
+        waiter = subprocess.Popen(
+            [sys.executable, "-m", "takeaways_daemon", "start", str(self.root)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                stdout, stderr = waiter.communicate(timeout=START_POLL_S)
+                break
+            except subprocess.TimeoutExpired:
+                if cancelled() or time.monotonic() > deadline:
+                    waiter.kill()
+                    waiter.communicate()
+                    if cancelled():
+                        raise DaemonStartCancelled("closed while the daemon was starting") from None
+                    raise DaemonStartFailed(f"no answer within {timeout:.0f} s") from None
+        if waiter.returncode != 0:
+            lines = (stderr or stdout).strip().splitlines()
+            raise DaemonStartFailed(lines[-1] if lines else f"exit code {waiter.returncode}")
+        self.started_here = "already running" not in stdout
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the daemon (`takeaways stop`)."""

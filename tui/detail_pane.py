@@ -18,11 +18,17 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Label, LoadingIndicator, Markdown, RichLog
+from textual.widgets import Label, LoadingIndicator, Markdown
 
+from tui.detail_body import DetailBody
 from tui.display_text import KIND_STYLES, clean, inert
 
 EMPTY_HINT = "No suggestions yet. Save a file in the project and they appear here."
+# Every field the detail shows: together they key the render cache.
+SHOWN_FIELDS = (
+    "id", "kind", "path", "start_line", "end_line", "title", "backend", "model", "latency_ms",
+    "status", "explanation", "diff",
+)  # fmt: skip
 
 
 class DetailPane(Vertical):
@@ -54,9 +60,9 @@ class DetailPane(Vertical):
         note: str
 
     def compose(self) -> ComposeResult:
-        # A RichLog scrolls inside its own fixed box, so new content never changes the screen's
-        # layout: a cursor move redraws one widget instead of relaying out the whole screen.
-        yield RichLog(id="detail-body", wrap=True, markup=False, highlight=False, auto_scroll=False)
+        # A box sized by the stylesheet, not by its content: a cursor move repaints this one
+        # widget instead of relaying out the whole screen (see detail_body.py).
+        yield DetailBody(id="detail-body")
         with VerticalScroll(id="follow-up-box"):
             yield Label("", id="follow-up-title")
             yield LoadingIndicator(id="follow-up-progress")
@@ -65,27 +71,20 @@ class DetailPane(Vertical):
     def on_mount(self) -> None:
         self._follow_up_for: str | None = None
         self._question = ""
-        self._shown: dict[str, Any] | None = None
         self._set_follow_up_visible(False)
         self.show(None)
-
-    def on_resize(self) -> None:
-        # RichLog wraps text when it is written: write again at the new width.
-        self.show(self._shown)
 
     def show(self, item: dict[str, Any] | None) -> None:
         """Show `item` (None: the empty-list hint). A follow-up for another item is cleared."""
         if item is None or item.get("id") != self._follow_up_for:
             self._set_follow_up_visible(False)
-        self._shown = item
-        body = self.query_one("#detail-body", RichLog)
-        body.clear()
+        body = self.query_one("#detail-body", DetailBody)
         if item is None:
-            body.write(Text(EMPTY_HINT, style="dim"))
+            body.show(Text(EMPTY_HINT, style="dim"), key=EMPTY_HINT)
             return
-        # One Static holding one Group: a cursor move costs a single widget update. Rich's
-        # Markdown renderable (not the Markdown widget, which mounts a widget per block), and
-        # with hyperlinks off: model text makes no links.
+        # One Group in one box: a cursor move costs a single widget repaint. Rich's Markdown
+        # renderable (not the Markdown widget, which mounts a widget per block), and with
+        # hyperlinks off: model text makes no links.
         parts: list[Any] = [
             self._heading(item),
             Text(""),
@@ -94,11 +93,11 @@ class DetailPane(Vertical):
         patch = clean(item.get("diff", ""))
         if patch:
             parts += [Text(""), Syntax(patch, "diff", theme="ansi_dark", word_wrap=True)]
-        body.write(Group(*parts))
+        body.show(Group(*parts), key=tuple(str(item.get(name)) for name in SHOWN_FIELDS))
 
     @staticmethod
     def _heading(item: dict[str, Any]) -> Text:
-        kind = str(item["kind"])
+        kind = clean(item["kind"])
         heading = Text.assemble(
             (kind, KIND_STYLES.get(kind, "bold")),
             "  ",
@@ -106,7 +105,7 @@ class DetailPane(Vertical):
             "  ",
             inert(item["title"], "bold"),
         )
-        meta = [str(item.get(name) or "") for name in ("backend", "model")]
+        meta = [clean(item.get(name) or "") for name in ("backend", "model")]
         latency = item.get("latency_ms")
         if latency:
             meta.append(f"{latency / 1000:.1f} s")

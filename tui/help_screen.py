@@ -1,30 +1,72 @@
-"""Every key, with its binding id (for remapping in `[tui.bindings]`) and what it does."""
+"""Every key, with its binding id (for remapping in `[tui.bindings]`) and what it does.
+
+Rich tables in a scrolling box: at 80x24 they fit without scrolling (20 rows: header, three
+group titles, 16 keys), and a description that does not fit its column wraps instead of
+being cut. A remapped key longer than its column wraps too; only a terminal smaller than
+80x24 makes the box scroll.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
+from tui.display_text import clean
 from tui.key_bindings import GLOBAL, HISTORY, MAIN, KeySpec, keys_for
 
 if TYPE_CHECKING:
     from tui.app import TakeawaysApp
 
-REMAP_HINT = (
-    'Remap any key in config.toml: [tui.bindings] accept = "ctrl+y"  '
-    "(or TAKEAWAYS_TUI__BINDINGS='{\"accept\": \"ctrl+y\"}')."
-)
+REMAP_HINT = 'Remap a key in config.toml: [tui.bindings] accept = "ctrl+y"'
+GROUPS: tuple[tuple[str, tuple[KeySpec, ...]], ...] = (
+    ("main screen", MAIN), ("everywhere", GLOBAL), ("history screen", HISTORY)
+)  # fmt: skip
+MAX_KEY_WIDTH = 12  # a longer remapped key wraps in its column
+_KEY_NAMES = {"question_mark": "?", "slash": "/", "plus": "+", "minus": "-", "escape": "esc"}
 
 
-def _key_label(keys: str) -> str:
-    names = {"question_mark": "?", "slash": "/", "plus": "+", "minus": "-", "escape": "esc"}
-    return " ".join(names.get(key.strip(), key.strip()) for key in keys.split(","))
+def key_label(keys: str) -> str:
+    """Keys as a person reads them.
+
+    >>> key_label("question_mark,f1")
+    '? f1'
+    """
+    return " ".join(_KEY_NAMES.get(key.strip(), key.strip()) for key in keys.split(","))
+
+
+def keys_table(remapped: dict[str, str]) -> Group:
+    """All bindings, one table per group, with the user's remapping applied.
+
+    The groups are separate tables (their titles would otherwise widen the key column), with
+    the same fixed column widths so that they line up as one.
+    """
+    # The remapped keys come from the user's config: shown as plain text, never as markup.
+    labels = {
+        spec.id: clean(key_label(keys_for(spec, remapped))) for _, specs in GROUPS for spec in specs
+    }
+    key_width = min(MAX_KEY_WIDTH, max(len("key"), *(len(label) for label in labels.values())))
+    id_width = max(len(spec_id) for spec_id in labels)
+    tables = []
+    for index, (group, specs) in enumerate(GROUPS):
+        table = Table(
+            title=Text(group, style="bold underline"), title_justify="left", box=None,
+            padding=(0, 1), expand=True, header_style="bold", show_header=index == 0,
+        )  # fmt: skip
+        table.add_column("key", width=key_width, style="bold")
+        table.add_column("id", width=id_width, no_wrap=True, style="dim")
+        table.add_column("what it does", ratio=1)
+        for spec in specs:
+            table.add_row(Text(labels[spec.id]), spec.id, spec.help)
+        tables.append(table)
+    return Group(*tables)
 
 
 class HelpScreen(ModalScreen[None]):
@@ -37,27 +79,15 @@ class HelpScreen(ModalScreen[None]):
     app: TakeawaysApp
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help-dialog"):
-            yield Static(Text("Keys", style="bold"), id="help-title")
-            yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+        with Vertical(id="help-dialog") as dialog:
+            dialog.border_title = "Keys"
+            dialog.border_subtitle = "esc closes"
+            with VerticalScroll(id="help-body"):
+                yield Static(keys_table(self.app.settings.tui.bindings), id="help-table")
             yield Static(Text(REMAP_HINT, style="dim"), id="help-hint")
 
     def on_mount(self) -> None:
-        table = self.query_one("#help-table", DataTable)
-        table.add_columns("key", "id", "what it does")
-        remapped = self.app.settings.tui.bindings
-        groups: tuple[tuple[str, tuple[KeySpec, ...]], ...] = (
-            ("main", MAIN), ("everywhere", GLOBAL), ("history", HISTORY)
-        )  # fmt: skip
-        for group, specs in groups:
-            table.add_row(Text(group, style="bold underline"), Text(""), Text(""))
-            for spec in specs:
-                table.add_row(
-                    Text(_key_label(keys_for(spec, remapped)), style="bold"),
-                    Text(spec.id, style="dim"),
-                    Text(spec.help),
-                )
-        table.focus()
+        self.query_one("#help-body").focus()
 
     def action_back(self) -> None:
         self.dismiss()

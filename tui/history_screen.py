@@ -20,6 +20,7 @@ from takeaways_daemon.api_client import ApiError
 from tui.daemon_link import LINK_ERRORS
 from tui.display_text import KIND_STYLES, age_text, clean, inert, location, one_line
 from tui.key_bindings import BACK_VISIBLE, HISTORY, to_bindings
+from tui.measured_table import MeasuredTable
 
 if TYPE_CHECKING:
     from tui.app import TakeawaysApp
@@ -41,7 +42,7 @@ class HistoryScreen(Screen[None]):
         yield Header(icon="◆")
         yield Input(id="history-search", placeholder="Search title, explanation, path and patch")
         yield Static(id="history-filters")
-        yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield MeasuredTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield Static(id="history-detail")
         yield Footer(compact=True)
 
@@ -78,10 +79,14 @@ class HistoryScreen(Screen[None]):
             line.append(f"  {total} found", style="dim")
         self.query_one("#history-filters", Static).update(line)
 
-    @work(thread=True, exclusive=True, group="history")
     def search(self) -> None:
         """Ask the daemon for the history matching the current filters."""
-        filters = self._filters()
+        # Read here, on the UI thread: the worker must not touch widgets.
+        self.fetch(self._filters())
+
+    @work(thread=True, exclusive=True, group="history")
+    def fetch(self, filters: dict[str, Any]) -> None:
+        """Run the history query; hand the result (or the error) back to the UI thread."""
         try:
             with self.app.link.client() as client:
                 result = client.history(**filters)
@@ -95,6 +100,8 @@ class HistoryScreen(Screen[None]):
 
     def show_results(self, items: list[dict[str, Any]], total: int) -> None:
         """Replace the table's rows with `items`."""
+        if not self.is_attached:  # closed while the query ran
+            return
         table = self.query_one("#history-table", DataTable)
         table.clear()
         self.items = {item["id"]: item for item in items}
@@ -105,8 +112,8 @@ class HistoryScreen(Screen[None]):
             title = "(tampered record)" if item.get("tampered") else item["title"]
             table.add_row(
                 Text(age_text(now - item["created_at"]), style="dim"),
-                Text(str(item["kind"]), style=KIND_STYLES.get(str(item["kind"]), "bold")),
-                Text(outcome, style=OUTCOME_STYLES.get(outcome, "")),
+                inert(item["kind"], KIND_STYLES.get(str(item["kind"]), "bold")),
+                inert(outcome, OUTCOME_STYLES.get(outcome, "")),
                 Text(rating),
                 inert(location(item), "underline"),
                 inert(one_line(title, 72)),

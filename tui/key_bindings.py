@@ -22,24 +22,25 @@ class KeySpec:
     """Whether the footer shows it (the help screen lists every binding)."""
 
 
-# The main screen's actions, in the order the footer shows them.
+# The main screen's actions, in the order the footer shows them. Help texts stay within 44
+# characters and the footer (with the global keys) within 80 columns: the app must work in 80x24.
 MAIN: tuple[KeySpec, ...] = (
-    KeySpec("accept", "a", "Accept", "Apply the patch (refused if the file changed since)"),
+    KeySpec("accept", "a", "Accept", "Apply the patch; refused if the file changed"),
     KeySpec("reject", "r", "Reject", "Dismiss the suggestion"),
-    KeySpec("rate-up", "plus", "👍", "Rate the suggestion up"),
-    KeySpec("rate-down", "minus", "👎", "Rate the suggestion down"),
-    KeySpec("copy-patch", "c", "Copy", "Copy the patch (unified diff) to the clipboard"),
-    KeySpec("open-editor", "o", "Open", "Open the file in $EDITOR at the suggestion's line"),
-    KeySpec("explain-more", "e", "More", "Ask the model to explain the suggestion further"),
-    KeySpec("ask", "i", "Ask", "Ask your own question about the suggestion"),
+    KeySpec("rate-up", "plus", "👍", "Rate the suggestion up", show=False),
+    KeySpec("rate-down", "minus", "👎", "Rate the suggestion down", show=False),
+    KeySpec("copy-patch", "c", "Copy", "Copy the patch (a unified diff)"),
+    KeySpec("open-editor", "o", "Open", "Open the file in $EDITOR at its line"),
+    KeySpec("explain-more", "e", "More", "Ask the model to explain further"),
+    KeySpec("ask", "i", "Ask", "Ask your own question about it"),
 )
 # Screens and the app itself.
 GLOBAL: tuple[KeySpec, ...] = (
-    KeySpec("history", "h", "History", "Search and filter the suggestion history"),
+    KeySpec("history", "h", "History", "Search and filter past suggestions"),
     KeySpec("stats", "s", "Stats", "Latency, acceptance rate and ratings"),
-    KeySpec("help", "f1,question_mark", "Help", "This list of keys"),
-    KeySpec("quit", "q", "Quit", "Leave the TUI (the daemon keeps running)"),
-    KeySpec("back", "escape", "Back", "Close the screen, the question box or the filter", False),
+    KeySpec("help", "question_mark,f1", "Help", "This list of keys"),
+    KeySpec("quit", "q", "Quit", "Leave (the daemon stays unless you say)"),
+    KeySpec("back", "escape", "Back", "Close a screen, the question or the search", False),
 )
 # Shown in the footer of the screens that sit on top of the main one.
 BACK_VISIBLE = KeySpec("back", "escape", "Back", GLOBAL[-1].help)

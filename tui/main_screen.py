@@ -7,6 +7,7 @@ reconnecting until the screen goes away, so a restarted daemon is picked up on i
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import time
@@ -63,6 +64,8 @@ class MainScreen(Screen[None]):
         self._stream_client: DaemonClient | None = None
         self._ask_client: DaemonClient | None = None
         self._outage_notified = False
+        # Immediate: the detail is redrawn in the same frame as the cursor (suggestion_list.py).
+        self.suggestions.selection_changed.subscribe(self, self.detail.show, immediate=True)
         self.suggestions.focus()
         self.follow_daemon()
         self.set_interval(self.app.settings.tui.status_interval_s, self.poll_status)
@@ -92,10 +95,12 @@ class MainScreen(Screen[None]):
             try:
                 if may_start and not link.is_running():
                     self.post_message(DaemonLink.Starting())
-                    link.start()
+                    link.start(cancelled=lambda: worker.is_cancelled)
                 may_start = False  # only at launch: later, wait for the user's daemon to return
                 with link.client() as client:
                     self._stream_client = client
+                    if worker.is_cancelled:  # close_link ran before the client was published
+                        return
                     self.post_message(DaemonLink.Connected(client.suggestions()))
                     for event, data in client.events():
                         if worker.is_cancelled:
@@ -113,11 +118,14 @@ class MainScreen(Screen[None]):
             self.post_message(DaemonLink.Disconnected(reason))
             time.sleep(RETRY_S)
 
-    @work(thread=True, exclusive=True, group="status")
     def poll_status(self) -> None:
-        """Refresh the status bar from `/status` (the stream worker owns reachability)."""
-        if self.status_bar.link != "connected":
-            return
+        """Refresh the status bar from `/status` while connected (the stream owns reachability)."""
+        if self.status_bar.link == "connected":
+            self.fetch_status()
+
+    @work(thread=True, exclusive=True, group="status")
+    def fetch_status(self) -> None:
+        """Ask the daemon for `/status`; a failure is left to the event stream to report."""
         try:
             with self.app.link.client(timeout=3) as client:
                 status = client.status()
@@ -130,6 +138,11 @@ class MainScreen(Screen[None]):
 
     def on_daemon_link_connected(self, message: DaemonLink.Connected) -> None:
         self.suggestions.replace_all(message.suggestions)
+        # The rows just built (and the app around them) live until the next rebuild: move them
+        # out of the cyclic collector's reach. Otherwise a full collection that happens to run
+        # during a keypress walks every row: with 1,000 rows a 100-200 ms pause (bench/tui.py).
+        # Refcounting still frees them when they go; only cyclic garbage would stay.
+        gc.freeze()
         self.status_bar.link = "connected"
         if self._outage_notified:
             self.notify("Reconnected to the daemon.", title="takeaways")
@@ -149,9 +162,6 @@ class MainScreen(Screen[None]):
 
     def on_daemon_link_status_update(self, message: DaemonLink.StatusUpdate) -> None:
         self.status_bar.status = message.status
-
-    def on_suggestion_list_highlighted(self, message: SuggestionList.Highlighted) -> None:
-        self.detail.show(message.suggestion)
 
     # Actions on the selected suggestion.
 
@@ -223,13 +233,15 @@ class MainScreen(Screen[None]):
         except SuspendNotSupported:
             self.notify("This terminal cannot hand the screen to an editor.", severity="warning")
         except OSError as error:
-            self.notify(f"Could not start the editor: {error}", severity="error", markup=False)
+            self.notify(
+                f"Could not start the editor: {clean(error)}", severity="error", markup=False
+            )
 
     # Follow-up questions, streamed into the detail pane.
 
     def action_explain_more(self) -> None:
         if item := self._selected():
-            self.ask_model(item["id"], EXPLAIN_MORE)
+            self.follow_up(item["id"], EXPLAIN_MORE)
 
     def action_ask(self) -> None:
         if self._selected() is not None:
@@ -244,7 +256,7 @@ class MainScreen(Screen[None]):
         self.hide_question_box()
         item = self.suggestions.selected
         if question and item is not None:
-            self.ask_model(item["id"], question)
+            self.follow_up(item["id"], question)
 
     def hide_question_box(self) -> bool:
         """Hide the question box if it is open; True if it was."""
@@ -254,6 +266,13 @@ class MainScreen(Screen[None]):
         box.display = False
         self.suggestions.focus()
         return True
+
+    def follow_up(self, suggestion_id: str, question: str) -> None:
+        """Ask a new question; an answer still streaming is cut, so the model stops writing it."""
+        previous = self._ask_client
+        self.ask_model(suggestion_id, question)  # exclusive: cancels the previous worker first
+        if previous is not None:
+            previous.close()
 
     @work(thread=True, exclusive=True, group="ask")
     def ask_model(self, suggestion_id: str, question: str) -> None:
@@ -275,14 +294,15 @@ class MainScreen(Screen[None]):
                         call(self.notify, clean(record["error"]), title="Backend failed",
                              severity="error", markup=False)  # fmt: skip
                     elif record.get("done"):
-                        note = f"{record['backend']} {record['model']}, "
-                        note += f"{record['latency_ms'] / 1000:.1f} s"
+                        seconds = (record.get("latency_ms") or 0) / 1000
+                        note = f"{record.get('backend')} {record.get('model')}, {seconds:.1f} s"
         except ApiError as error:
             call(self.notify, clean(error), title="Question refused", severity="error",
                  markup=False)  # fmt: skip
         except LINK_ERRORS as error:
-            call(self.notify, clean(error), title="Daemon unreachable", severity="error",
-                 markup=False)  # fmt: skip
+            if not worker.is_cancelled:  # a cancelled answer's stream is cut on purpose
+                call(self.notify, clean(error), title="Daemon unreachable", severity="error",
+                     markup=False)  # fmt: skip
         finally:
             if not worker.is_cancelled:
                 self.detail.post_message(DetailPane.FollowUpFinished(suggestion_id, note))

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, Static
 
 from takeaways_daemon.api_client import ApiError
 from tui.daemon_link import LINK_ERRORS
-from tui.display_text import clean
+from tui.display_text import clean, inert
 from tui.key_bindings import BACK_VISIBLE, to_bindings
 
 if TYPE_CHECKING:
@@ -40,9 +40,9 @@ def history_table(stats: dict[str, Any]) -> Table:
     table.add_row("latency p50", _ms(latency.get("p50")))
     table.add_row("latency p95", _ms(latency.get("p95")))
     by_kind = stats.get("by_kind", {})
-    table.add_row("by kind", " ".join(f"{kind} {n}" for kind, n in sorted(by_kind.items())))
-    outcomes = stats.get("outcomes", {})
-    table.add_row("outcomes", " ".join(f"{name} {n}" for name, n in sorted(outcomes.items())))
+    # Kinds and outcomes are stored strings: cells are `Text`, as a `str` would be read as markup.
+    for label, counts in (("by kind", by_kind), ("outcomes", stats.get("outcomes", {}))):
+        table.add_row(label, inert(" ".join(f"{name} {n}" for name, n in sorted(counts.items()))))
     return table
 
 
@@ -55,8 +55,8 @@ def session_table(status: dict[str, Any]) -> Table:
     table = Table(title="This daemon run", title_justify="left", show_header=False, box=None)
     table.add_column(style="dim")
     table.add_column()
-    name, model = clean(backend.get("name") or "–"), clean(backend.get("model") or "")
-    table.add_row("backend", f"{name} {model}")
+    name, model = backend.get("name") or "–", backend.get("model") or ""
+    table.add_row("backend", inert(f"{name} {model}"))  # daemon text: never read as markup
     table.add_row("suggestions", str(counters.get("suggestions", 0)))
     table.add_row(
         "accepted / rejected",
@@ -92,13 +92,18 @@ class StatsScreen(Screen[None]):
         try:
             with self.app.link.client() as client:
                 status = client.status()
-                call(self.query_one("#stats-session", Static).update, session_table(status))
+                call(self.show, "#stats-session", session_table(status))
                 stats = client.history_stats()
         except (ApiError, *LINK_ERRORS) as error:
-            call(self.query_one("#stats-history", Static).update,
-                 Text(f"History stats unavailable: {clean(error)}", style="yellow"))  # fmt: skip
+            message = Text(f"History stats unavailable: {clean(error)}", style="yellow")
+            call(self.show, "#stats-history", message)
             return
-        call(self.query_one("#stats-history", Static).update, history_table(stats))
+        call(self.show, "#stats-history", history_table(stats))
+
+    def show(self, selector: str, numbers: Table | Text) -> None:
+        """Put `numbers` in place (on the UI thread; the worker must not touch widgets)."""
+        if self.is_attached:  # not closed while the numbers were fetched
+            self.query_one(selector, Static).update(numbers)
 
     def action_back(self) -> None:
         self.app.pop_screen()

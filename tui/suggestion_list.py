@@ -2,6 +2,9 @@
 
 Rows are keyed by suggestion id, so an event touches one row (add, restyle, remove) instead of
 rebuilding the table: with 1,000 rows a keypress still redraws in milliseconds (bench/tui.py).
+The suggestion under the cursor is published synchronously (`selection_changed`), not by a
+message: a message arrives after the cursor's frame is drawn, so the detail pane would wait
+for the next refresh tick and every move would cost two frames instead of one.
 Open and stale suggestions are listed; accepted and rejected ones leave the list (the history
 screen keeps them). Every cell is a `Text`: DataTable would parse a plain `str` as markup.
 """
@@ -10,16 +13,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
-from textual.message import Message
+from textual.coordinate import Coordinate
+from textual.signal import Signal
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from tui.display_text import KIND_STYLES, age_text, inert, location, one_line
+from tui.measured_table import MeasuredTable
 
 LISTED = ("open", "stale")
 TITLE_CHARS = 72
@@ -31,7 +35,7 @@ class AgeText(Text):
     created_at: float = 0.0
 
 
-class SuggestionList(DataTable[Text]):
+class SuggestionList(MeasuredTable):
     """Open and stale suggestions, newest first."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -39,16 +43,14 @@ class SuggestionList(DataTable[Text]):
         Binding("k", "cursor_up", "Up", show=False),
     ]
 
-    @dataclass
-    class Highlighted(Message):
-        """The suggestion under the cursor changed (None: the list is empty)."""
-
-        suggestion: dict[str, Any] | None
-
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.clock = clock
         self.items: dict[str, dict[str, Any]] = {}
+        self.selection_changed: Signal[dict[str, Any] | None] = Signal(self, "selection-changed")
+        """Published with the suggestion under the cursor (None: the list is empty) whenever it
+        may have changed. Subscribe with `immediate=True` to repaint in the cursor's frame."""
+        self._rebuilding = False  # rows are being moved: publish once, at the end
 
     def on_mount(self) -> None:
         for key, label in (("kind", "kind"), ("state", ""), ("age", "age")):
@@ -68,7 +70,7 @@ class SuggestionList(DataTable[Text]):
         age = AgeText(age_text(self.clock() - item["created_at"]), style="dim")
         age.created_at = item["created_at"]
         stale = Text("stale", style="bold yellow") if item["status"] == "stale" else Text("")
-        kind = Text(str(item["kind"]), style=KIND_STYLES.get(str(item["kind"]), "bold"))
+        kind = inert(item["kind"], KIND_STYLES.get(str(item["kind"]), "bold"))
         return (
             kind,
             stale,
@@ -80,6 +82,7 @@ class SuggestionList(DataTable[Text]):
     def replace_all(self, items: Iterable[dict[str, Any]]) -> None:
         """Show exactly these suggestions (given newest first), e.g. after a reconnect."""
         keep = self.selected["id"] if self.selected else None
+        self._rebuilding = True
         self.clear()
         self.items = {}
         for item in items:
@@ -100,9 +103,10 @@ class SuggestionList(DataTable[Text]):
             for column, cell in zip(("kind", "state"), self._cells(item)[:2], strict=True):
                 self.update_cell(suggestion_id, column, cell)
             if suggestion_id == keep:
-                self.post_message(self.Highlighted(item))
+                self.selection_changed.publish(item)
             return
         self.items[suggestion_id] = item
+        self._rebuilding = True
         self.add_row(*self._cells(item), key=suggestion_id)
         self.sort("age", key=lambda age: age.created_at, reverse=True)
         self._restore_cursor(keep or suggestion_id)
@@ -118,7 +122,7 @@ class SuggestionList(DataTable[Text]):
             return
         if was_selected is None or was_selected["id"] != suggestion_id:
             return
-        self.post_message(self.Highlighted(self.selected))
+        self.selection_changed.publish(self.selected)
 
     def refresh_ages(self) -> None:
         """Re-render the age column where the text changed (called on a slow timer)."""
@@ -133,9 +137,14 @@ class SuggestionList(DataTable[Text]):
     def _restore_cursor(self, suggestion_id: str | None) -> None:
         if suggestion_id in self.items:
             self.move_cursor(row=self.get_row_index(suggestion_id), animate=False)
-        self.post_message(self.Highlighted(self.selected))
+        self._rebuilding = False
+        self.selection_changed.publish(self.selected)
+
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
+        """Repaint the cursor rows (DataTable's own work), then publish the new selection."""
+        super().watch_cursor_coordinate(old, new)
+        if old != new and not self._rebuilding:
+            self.selection_changed.publish(self.selected)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        event.stop()
-        row_key = event.row_key.value if event.row_key is not None else None
-        self.post_message(self.Highlighted(self.items.get(str(row_key))))
+        event.stop()  # already published, synchronously, by watch_cursor_coordinate
