@@ -1,32 +1,24 @@
 """Specification of the local API's access rules and suggestion routes, over real HTTP.
 
-A real uvicorn server on 127.0.0.1 serves the real app around a real `DaemonService` (never
-started, so no watcher runs and no model loads). /generate is only ever sent bodies the guard
-must refuse, and the only backend allowed is an Ollama at a closed port, so a request that got
-through by mistake would fail with 503 instead of loading the real model.
+A real uvicorn server on 127.0.0.1 serves the real app around a real `DaemonService`
+(`tests/loopback_server.py`). /generate is only ever sent bodies the guard must refuse.
 """
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from takeaways_daemon.api.app import create_app
-from takeaways_daemon.api.guard import allowed_hosts_for
 from takeaways_daemon.prompt_format import Answer
 from takeaways_daemon.service import DaemonService
-from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.suggestions import Suggestion
 from takeaways_daemon.tasks import Task
+from tests.loopback_server import free_port, serving, unstarted_service
 
 TOKEN = "s3cret-token-for-tests"
 MAX_BODY = 4096
@@ -46,40 +38,15 @@ class Daemon:
         return httpx.Client(base_url=self.url, headers=headers, timeout=5)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Daemon]:
     root = tmp_path / "project"
     root.mkdir()
     (root / "calc.py").write_text(STUB)
-    unreachable = {"prefer": "ollama", "ollama": {"host": f"http://127.0.0.1:{_free_port()}"}}
-    service = DaemonService(root, Settings(backend=unreachable))
-    port = _free_port()
-    app = create_app(
-        service,
-        token=TOKEN,
-        allowed_hosts=allowed_hosts_for("tcp", port),
-        max_body_bytes=MAX_BODY,
-    )
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive(), "uvicorn failed to start"
-        assert time.monotonic() < deadline, "uvicorn did not start within 10 s"
-        time.sleep(0.01)
-    try:
-        yield Daemon(service, root, f"http://127.0.0.1:{port}", port)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    service = unstarted_service(root)
+    port = free_port()
+    with serving(service, token=TOKEN, port=port, max_body_bytes=MAX_BODY) as url:
+        yield Daemon(service, root, url, port)
 
 
 def _suggestion(daemon: Daemon, path: str = "calc.py") -> Suggestion:

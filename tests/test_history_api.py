@@ -5,20 +5,15 @@ recorded, and the History API, over real HTTP to a real uvicorn around a real `D
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from takeaways_daemon import locations
-from takeaways_daemon.api.app import create_app
-from takeaways_daemon.api.guard import allowed_hosts_for
 from takeaways_daemon.api_client import ApiError, DaemonClient
 from takeaways_daemon.history.recorder import HistoryRecorder
 from takeaways_daemon.history.records import HistoryRecord
@@ -31,6 +26,7 @@ from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.suggestions import Suggestion
 from takeaways_daemon.tasks import Task
+from tests.loopback_server import free_port, serving, unstarted_service
 
 STUB = "def double(x):\n    pass\n"
 
@@ -42,46 +38,27 @@ class Daemon:
     client: DaemonClient
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def daemon(tmp_path: Path) -> Iterator[Daemon]:
     root = tmp_path / "project"
     root.mkdir()
     (root / "calc.py").write_text(STUB)
-    unreachable = {"prefer": "ollama", "ollama": {"host": f"http://127.0.0.1:{_free_port()}"}}
-    service = DaemonService(root, Settings(backend=unreachable))
-    port = _free_port()
-    app = create_app(
-        service, token="t0ken", allowed_hosts=allowed_hosts_for("tcp", port), max_body_bytes=4096
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "uvicorn failed to start"
-        time.sleep(0.01)
+    service = unstarted_service(root)
+    port = free_port()
     token_file = tmp_path / "token"
     token_file.write_text("t0ken")
-    record = RuntimeRecord(
-        pid=0, root=str(root), transport="tcp", address=f"http://127.0.0.1:{port}",
-        token_file=str(token_file), log_file="", started_at=time.time(),
-    )  # fmt: skip
-    client = DaemonClient(record, timeout=10)
-    try:
-        yield Daemon(service, root, client)
-    finally:
-        client.close()
-        server.should_exit = True
-        thread.join(timeout=10)
-        if service.history is not None:
-            service.history.close()
+    with serving(service, token="t0ken", port=port, max_body_bytes=4096) as url:
+        record = RuntimeRecord(
+            pid=0, root=str(root), transport="tcp", address=url,
+            token_file=str(token_file), log_file="", started_at=time.time(),
+        )  # fmt: skip
+        client = DaemonClient(record, timeout=10)
+        try:
+            yield Daemon(service, root, client)
+        finally:
+            client.close()
+            if service.history is not None:
+                service.history.close()
 
 
 def add_suggestion(daemon: Daemon, title: str = "Double it") -> Suggestion:
@@ -208,6 +185,8 @@ class TestApi:
 
     def test_a_tampered_row_is_flagged_and_the_rest_still_list(self, daemon: Daemon) -> None:
         good, bad = add_suggestion(daemon, "Good"), add_suggestion(daemon, "Bad")
+        assert daemon.service.recorder is not None
+        assert daemon.service.recorder.flush(), "the rows are written before we edit them"
         with sqlite3.connect(locations.history_db_path()) as raw:
             raw.execute("UPDATE records SET summary = zeroblob(60) WHERE id = ?", (bad.id,))
         items = {item["id"]: item for item in daemon.client.history()["items"]}
