@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from takeaways_daemon import locations
+from takeaways_daemon.deployment_config import served_model
 from takeaways_daemon.errors import ConfigError
 
 TaskKind = Literal["fix", "complete", "docstring", "types", "explain"]
@@ -49,19 +50,25 @@ class WatcherSettings(BaseModel):
 
 
 class SamplingSettings(BaseModel):
-    """Decoding parameters sent to every backend (the seed's values)."""
+    """Decoding parameters sent to every backend (defaults: `takeaways.yaml`'s, the seed's)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    temperature: float = Field(0.7, ge=0)
+    temperature: float = Field(
+        default_factory=lambda: float(served_model().parameter("temperature")), ge=0
+    )
     """Randomness; 0 is greedy."""
-    top_p: float = Field(0.9, gt=0, le=1)
+    top_p: float = Field(
+        default_factory=lambda: float(served_model().parameter("top_p")), gt=0, le=1
+    )
     """Nucleus sampling mass."""
-    repeat_penalty: float = Field(1.1, ge=0)
+    repeat_penalty: float = Field(
+        default_factory=lambda: float(served_model().parameter("repeat_penalty")), ge=0
+    )
     """Penalty for repeating recent tokens."""
     max_tokens: int = Field(384, ge=1)
     """Longest answer, in tokens."""
-    num_ctx: int = Field(4096, ge=256)
+    num_ctx: int = Field(default_factory=lambda: int(served_model().parameter("num_ctx")), ge=256)
     """Context window, in tokens."""
     seed: int | None = None
     """Fixed seed for reproducible answers; None picks a fresh one each time."""
@@ -76,8 +83,8 @@ class OllamaSettings(BaseModel):
 
     host: str = "http://127.0.0.1:11434"
     """Ollama's base URL."""
-    model: str = "takeaways"
-    """Model name in Ollama."""
+    model: str = Field(default_factory=lambda: served_model().name)
+    """Model name in Ollama (default: `name` in `takeaways.yaml`)."""
     keep_alive: str = "30m"
     """How long Ollama keeps the model loaded after a request."""
     connect_timeout_s: float = Field(2.0, gt=0)

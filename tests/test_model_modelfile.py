@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from takeaways_daemon import prompt_format
+from takeaways_daemon.deployment_config import load_deployment_config
 from takeaways_daemon.errors import ConfigError
-from training.deployment_config import load_deployment_config
 from training.modelfile import (
     RENDERED_PATH,
     ModelfileError,

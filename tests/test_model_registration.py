@@ -18,7 +18,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from takeaways_daemon import prompt_format
-from training.deployment_config import DeploymentConfig, load_deployment_config
+from takeaways_daemon.deployment_config import DeploymentConfig, load_deployment_config
 from training.modelfile import stop_sequences, write_modelfile
 from training.ollama_registration import RegistrationError, equivalent_command, register_model
 

@@ -198,3 +198,14 @@ def test_help_is_instant(home: Path) -> None:
         assert result.returncode == 0
         assert "takeaways watch PATH" in result.stdout
     assert min(timings) < 1.0, timings
+
+
+def test_the_served_model_name_and_sampling_defaults_come_from_takeaways_yaml() -> None:
+    """takeaways.yaml is the one place these are set: the daemon's defaults read it too."""
+    from takeaways_daemon.deployment_config import load_deployment_config
+
+    served = load_deployment_config()
+    settings = Settings()
+    assert settings.backend.ollama.model == served.name
+    for name in ("temperature", "top_p", "repeat_penalty", "num_ctx"):
+        assert getattr(settings.sampling, name) == served.parameters[name], name

@@ -30,8 +30,8 @@ def test_qlora_merge_gguf_llama_cpp_and_modelfile(tiny_base: Path, tmp_path: Pat
     from llama_cpp import Llama
     from safetensors import safe_open
 
+    from takeaways_daemon.deployment_config import load_deployment_config
     from training.base_model import load_tokenizer
-    from training.deployment_config import load_deployment_config
     from training.gguf_export import export_gguf
     from training.merge import merge_adapter
     from training.modelfile import parse_modelfile, render_modelfile

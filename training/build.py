@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from takeaways_daemon import locations
+from takeaways_daemon.deployment_config import DeploymentConfig
 from takeaways_daemon.errors import TakeawaysError
 from training.base_model import EMBEDDED, base_short_name, load_tokenizer, resolve_base
-from training.deployment_config import DeploymentConfig
 from training.recipe import Recipe
 
 STATE_FILE = "build_state.json"

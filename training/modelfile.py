@@ -20,8 +20,8 @@ from string import Template
 from typing import Any
 
 from takeaways_daemon import prompt_format
+from takeaways_daemon.deployment_config import DeploymentConfig
 from takeaways_daemon.errors import TakeawaysError
-from training.deployment_config import DeploymentConfig
 
 MODELFILES_DIR = Path(__file__).resolve().parents[1] / "modelfiles"
 TEMPLATE_PATH = MODELFILES_DIR / "Modelfile.in"

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from takeaways_daemon import prompt_format
+from takeaways_daemon.deployment_config import DeploymentConfig
 from takeaways_daemon.errors import TakeawaysError
-from training.deployment_config import DeploymentConfig
 from training.modelfile import model_parameters, parse_modelfile
 
 

@@ -67,9 +67,9 @@ def build(
 ) -> None:
     """Run data → train → merge → GGUF → verify → Modelfile → register, skipping done stages."""
     from takeaways_daemon import locations
+    from takeaways_daemon.deployment_config import load_deployment_config
     from training.base_model import base_short_name
     from training.build import BuildOptions, default_recipe_for, run_build
-    from training.deployment_config import load_deployment_config
     from training.recipe import load_recipe
 
     config = load_deployment_config()
@@ -100,8 +100,8 @@ def build(
 def register(gguf: Path | None, host: str | None) -> None:
     """Create `takeaways` in a running Ollama, keeping the current one as `takeaways:previous`."""
     from takeaways_daemon import locations
+    from takeaways_daemon.deployment_config import load_deployment_config
     from takeaways_daemon.errors import TakeawaysError
-    from training.deployment_config import load_deployment_config
     from training.modelfile import write_modelfile
     from training.ollama_registration import equivalent_command, register_model
 
@@ -127,7 +127,7 @@ def register(gguf: Path | None, host: str | None) -> None:
 )  # fmt: skip
 def modelfile(gguf: str, out: Path | None) -> None:
     """Render the Modelfile from takeaways.yaml and the shared prompt format."""
-    from training.deployment_config import load_deployment_config
+    from takeaways_daemon.deployment_config import load_deployment_config
     from training.modelfile import render_modelfile, write_modelfile
 
     config = load_deployment_config()

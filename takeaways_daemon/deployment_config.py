@@ -1,11 +1,13 @@
 """`takeaways.yaml`: the one place the served model's name and sampling parameters are set.
 
-The Modelfile is rendered from it, and `takeaways model register` creates the model under its
-name. Nothing else in the repository repeats these values.
+The Modelfile is rendered from it, `takeaways model register` creates the model under its name,
+and the daemon's settings take their defaults for the Ollama model name and the sampling
+parameters from it. Nothing else in the repository repeats these values.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ import yaml
 
 from takeaways_daemon.errors import ConfigError
 
-DEFAULT_PATH = Path(__file__).resolve().parents[1] / "takeaways.yaml"
+DEFAULT_PATH = Path(__file__).with_name("takeaways.yaml")
 # Ollama PARAMETER names we accept, with the type each must have.
 _PARAMETER_TYPES: dict[str, type] = {
     "temperature": float,
@@ -50,6 +52,12 @@ class DeploymentConfig:
             if wanted is int and not float(value).is_integer():
                 raise ConfigError(f"parameter {key} must be a whole number, not {value!r}")
 
+    def parameter(self, name: str) -> float | int:
+        """One sampling parameter; a clear error if the file lacks it."""
+        if name not in self.parameters:
+            raise ConfigError(f"takeaways.yaml has no parameters.{name}; add it ({DEFAULT_PATH})")
+        return self.parameters[name]
+
     @property
     def previous_name(self) -> str:
         """Where the model being replaced is kept, for a rollback."""
@@ -57,7 +65,7 @@ class DeploymentConfig:
 
 
 def load_deployment_config(path: Path | None = None) -> DeploymentConfig:
-    """Read `takeaways.yaml` (the repository's one by default)."""
+    """Read `takeaways.yaml` (the packaged one by default)."""
     path = path or DEFAULT_PATH
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -75,3 +83,9 @@ def load_deployment_config(path: Path | None = None) -> DeploymentConfig:
         base=str(data.get("base", DeploymentConfig.base)),
         parameters=dict(data.get("parameters") or {}),
     )
+
+
+@functools.cache
+def served_model() -> DeploymentConfig:
+    """The packaged `takeaways.yaml`, read once (the daemon's defaults come from it)."""
+    return load_deployment_config()
