@@ -72,22 +72,35 @@ def test_generation_never_blocks_the_event_loop(backend: EmbeddedBackend) -> Non
                 last = now
 
         tick = asyncio.create_task(ticker())
-        await backend.generate(request(fix_task().prompt(), max_tokens=60))
+        await backend.generate(request(fix_task().prompt(), max_tokens=120))
         done.set()
         await tick
         return max(gaps)
 
-    assert asyncio.run(scenario()) < 0.25
+    # A loop blocked by the model would stall for the whole generation (several seconds); the
+    # bound leaves room for a loaded machine's scheduling.
+    assert asyncio.run(scenario()) < 1.0
 
 
 def test_prefix_cache_skips_most_of_a_repeated_prompts_prefill(backend: EmbeddedBackend) -> None:
-    """The same file again starts answering much sooner: the context keeps the shared prefix."""
+    """The same file again starts answering much sooner: the context keeps the shared prefix.
+
+    Best of three on each side, because on a loaded 2-core machine one slice of bad scheduling
+    can cost more than the whole warm prefill (the bench measures ~100x; 3x leaves that room).
+    """
     prompt = fix_task().prompt(few_shot=True)
-    backend._llama.reset()  # type: ignore[union-attr]  # cold: nothing evaluated in the context
-    cold = asyncio.run(backend.generate(request(prompt, max_tokens=2)))
-    warm = asyncio.run(backend.generate(request(prompt, max_tokens=2)))
-    assert cold.first_chunk_s is not None and warm.first_chunk_s is not None
-    assert warm.first_chunk_s < cold.first_chunk_s / 5
+
+    def first_chunk_s(cold: bool) -> float:
+        if cold:
+            backend._llama.reset()  # type: ignore[union-attr]  # nothing evaluated in the context
+        generation = asyncio.run(backend.generate(request(prompt, max_tokens=2)))
+        assert generation.first_chunk_s is not None
+        return generation.first_chunk_s
+
+    cold = min(first_chunk_s(cold=True) for _ in range(3))
+    first_chunk_s(cold=False)  # the context now holds the prompt
+    warm = min(first_chunk_s(cold=False) for _ in range(3))
+    assert warm < cold / 3, f"warm {warm * 1000:.1f} ms vs cold {cold * 1000:.1f} ms"
 
 
 def test_an_abandoned_stream_frees_the_model_for_the_next_request(backend: EmbeddedBackend) -> None:
