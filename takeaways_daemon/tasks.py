@@ -41,18 +41,22 @@ class Task:
         lines = self.file_text.splitlines()
         return "\n".join(lines[self.shown_start - 1 : self.shown_end])
 
+    def input_text(self) -> str:
+        """The prompt's input section (also what training examples are built from)."""
+        return prompt_format.render_task_input(
+            path=self.path,
+            language=self.language,
+            code=self.shown_code,
+            symbol=self.symbol,
+            error=self.error,
+            frameworks=self.frameworks,
+        )
+
     def prompt(self, *, few_shot: bool = False) -> str:
         """The full prompt for this task; `few_shot` puts a worked example first."""
         prompt = prompt_format.render_prompt(
             prompt_format.instruction(self.kind, self.language),
-            prompt_format.render_task_input(
-                path=self.path,
-                language=self.language,
-                code=self.shown_code,
-                symbol=self.symbol,
-                error=self.error,
-                frameworks=self.frameworks,
-            ),
+            self.input_text(),
             system="" if few_shot else prompt_format.SYSTEM_PROMPT,
         )
         if few_shot:

@@ -14,7 +14,13 @@ import pytest
 
 from takeaways_daemon.errors import ConfigError
 from takeaways_daemon.settings import load_settings
-from tests.tui_support import RECORDED_NOW, RecordedDaemon, recorded_suggestions, screen_text
+from tests.tui_support import (
+    RECORDED_NOW,
+    RecordedDaemon,
+    main_screen_with_rows,
+    recorded_suggestions,
+    screen_text,
+)
 from tui.app import TakeawaysApp
 from tui.key_bindings import ALL, BINDING_IDS
 from tui.main_screen import MainScreen
@@ -48,18 +54,14 @@ def test_a_remapped_key_runs_its_action_and_the_old_key_no_longer_does(
     async def scenario(daemon: RecordedDaemon) -> str:
         app = TakeawaysApp(root, clock=lambda: RECORDED_NOW, start_daemon=False)
         async with app.run_test(size=(120, 40)) as pilot:
-            screen = app.screen_stack[0]
-            assert isinstance(screen, MainScreen)
-            deadline = time.monotonic() + 15
-            while screen.suggestions.row_count == 0:
-                assert time.monotonic() < deadline
-                await pilot.pause(0.05)
+            await main_screen_with_rows(app, pilot)
             await pilot.press("r")
             await pilot.pause(0.5)
             assert daemon.service.get(newest).status == "open"
             await pilot.press("x")
+            deadline = time.monotonic() + 15
             while daemon.service.get(newest).status != "rejected":
-                assert time.monotonic() < deadline + 15
+                assert time.monotonic() < deadline
                 await pilot.pause(0.05)
             await pilot.press("f1")
             await pilot.pause(0.3)

@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.tui_support import (
     RECORDED_NOW,
     RecordedDaemon,
+    main_screen_with_rows,
     many_suggestions,
     recorded_suggestions,
     screen_text,
@@ -99,12 +100,7 @@ def test_rows_drawn_before_the_table_measured_them_are_redrawn_at_full_width(
     async def scenario() -> str:
         app = TakeawaysApp(root, clock=lambda: RECORDED_NOW, start_daemon=False)
         async with app.run_test(size=(120, 40)) as pilot:
-            screen = app.screen_stack[0]
-            assert isinstance(screen, MainScreen)
-            deadline = time.monotonic() + 15
-            while screen.suggestions.row_count == 0:
-                assert time.monotonic() < deadline
-                await pilot.pause(0.05)
+            screen = await main_screen_with_rows(app, pilot)
             await pilot.pause(0.2)
             items = [dict(item, title=longer) for item in screen.suggestions.items.values()]
             screen.suggestions.replace_all(items)

@@ -8,7 +8,6 @@ stay safe on its own, whatever a daemon (or a future backend) lets through.
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -16,12 +15,12 @@ from rich.console import Console
 from tests.tui_support import (
     RECORDED_NOW,
     RecordedDaemon,
+    main_screen_with_rows,
     recorded_suggestions,
     screen_text,
     terminal_output,
 )
 from tui.app import TakeawaysApp
-from tui.main_screen import MainScreen
 from tui.stats_screen import history_table, session_table
 
 OSC_TITLE = "\x1b]0;pwned\x07"
@@ -57,12 +56,7 @@ def test_escape_sequences_and_markup_in_model_text_show_as_inert_text(tmp_path: 
         with hostile_daemon(root):
             app = TakeawaysApp(root, clock=lambda: RECORDED_NOW, start_daemon=False)
             async with app.run_test(size=(120, 40)) as pilot:
-                screen = app.screen_stack[0]
-                assert isinstance(screen, MainScreen)
-                deadline = time.monotonic() + 15
-                while screen.suggestions.row_count == 0:
-                    assert time.monotonic() < deadline, screen_text(app)
-                    await pilot.pause(0.05)
+                await main_screen_with_rows(app, pilot)
                 await pilot.pause(0.2)
                 return screen_text(app), terminal_output(app)
 

@@ -87,3 +87,16 @@ def terminal_output(app: Any) -> str:
     """The exact characters Textual would write to the terminal for a full redraw."""
     update = app.screen._compositor.render_full_update()
     return update.render_segments(app.console)
+
+
+async def main_screen_with_rows(app: Any, pilot: Any, timeout: float = 15) -> Any:
+    """The app's main screen, once its list shows rows (fails with the screen's text)."""
+    from tui.main_screen import MainScreen
+
+    screen = app.screen_stack[0]
+    assert isinstance(screen, MainScreen)
+    deadline = time.monotonic() + timeout
+    while screen.suggestions.row_count == 0:
+        assert time.monotonic() < deadline, screen_text(app)
+        await pilot.pause(0.05)
+    return screen

@@ -30,14 +30,7 @@ _STUBS = ("pass", "...", "raise NotImplementedError")
 
 def _record(kind: TaskKind, task: Task, answer: str, source: str) -> AlpacaRecord:
     """The example for `task`: the daemon's instruction and input, and `answer` as the output."""
-    input_text = prompt_format.render_task_input(
-        path=task.path,
-        language=task.language,
-        code=task.shown_code,
-        symbol=task.symbol,
-        error=task.error,
-        frameworks=task.frameworks,
-    )
+    input_text = task.input_text()
     return AlpacaRecord(prompt_format.instruction(kind), input_text, answer, kind, source)
 
 
