@@ -17,7 +17,7 @@ setup-dev: .venv/.installed-test-training-eval   ## plus training, evaluation an
 	scripts/setup.sh $(TEST_EXTRAS)
 
 run: setup            ## the terminal UI on PROJECT; it starts the daemon (embedded model) if none runs
-	$(VENV)/takeaways-tui $(PROJECT)
+	scripts/run.sh $(PROJECT)
 
 watch: setup          ## the daemon alone, in the foreground, printing suggestions
 	$(VENV)/takeaways watch $(PROJECT)
