@@ -213,3 +213,15 @@ class TestErrors:
         path = write_jsonl(tmp_path / "empty.jsonl", [{"instruction": "x", "output": ""}])
         with pytest.raises(DataFileError, match="none of its 1 rows has a non-empty answer"):
             load_alpaca_file(path)
+
+
+def test_unicode_line_separators_inside_values_survive_a_jsonl_round_trip(tmp_path: Path) -> None:
+    """`write_jsonl` keeps U+2028/U+2029/U+0085 raw (ensure_ascii=False); readers split on \\n."""
+    from training.data import write_jsonl
+    from training.data.alpaca_record import AlpacaRecord
+
+    odd = "first\u2028second\u2029third\x85fourth"
+    path = tmp_path / "odd.jsonl"
+    write_jsonl([AlpacaRecord(instruction=odd, input="", output="x = 1", kind="general",
+                              source="test")], path)  # fmt: skip
+    assert [record.instruction for record in read_alpaca_records(path)] == [odd]

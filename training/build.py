@@ -188,7 +188,7 @@ def _data_stage(options: BuildOptions, out: Path) -> tuple[Path, str, int]:
             result = build_dataset(mine=True, max_per_kind=options.mine_per_kind)
             write_jsonl(result.records, target, result.report)
     digest = hashlib.sha256(target.read_bytes()).hexdigest()[:16]
-    count = sum(1 for line in target.read_text().splitlines() if line.strip())
+    count = sum(1 for line in target.read_text().split("\n") if line.strip())
     return target, digest, count
 
 
@@ -212,7 +212,7 @@ def _train_stage(
     train_dir.mkdir(parents=True, exist_ok=True)
     stamp.write_text(fingerprint)
     tokenizer = load_tokenizer(base_path)
-    rows = [json.loads(line) for line in data_path.read_text().splitlines() if line.strip()]
+    rows = [json.loads(line) for line in data_path.read_text().split("\n") if line.strip()]
     examples, dropped = tokenize_rows(tokenizer, rows, args.max_seq_len)
     if not examples:
         raise BuildError(f"no example fits {args.max_seq_len} tokens; raise max_seq_len")

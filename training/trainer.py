@@ -210,7 +210,7 @@ def read_loss_log(path: Path) -> list[dict[str, Any]]:
     """The loss log's records, oldest first."""
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in path.read_text().split("\n") if line.strip()]
 
 
 def _truncate_loss_log(path: Path, step: int) -> None:

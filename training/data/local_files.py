@@ -125,7 +125,7 @@ def _read_rows(path: Path) -> list[Any]:
 
 def _json_lines(path: Path, text: str) -> list[Any]:
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             try:
                 rows.append(json.loads(line))
