@@ -81,12 +81,9 @@ class DaemonLink:
         """A client for the running daemon; raises `DaemonNotRunning` if there is none."""
         return DaemonClient.for_project(self.root, timeout=timeout)
 
-    def _cli(self, command: str, timeout: float) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "takeaways_daemon", command, str(self.root)],
-            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=timeout,
-            check=False,
-        )  # fmt: skip
+    def _cli(self, command: str) -> list[str]:
+        """The `takeaways COMMAND ROOT` command line, run with this interpreter."""
+        return [sys.executable, "-m", "takeaways_daemon", command, str(self.root)]
 
     def start(self, timeout: float = 120.0, cancelled: Callable[[], bool] = lambda: False) -> None:
         """Start the daemon in the background (`takeaways start`), waiting until it answers.
@@ -95,7 +92,7 @@ class DaemonLink:
         load. The daemon runs in its own session, so it keeps starting when the wait is cut.
         """
         waiter = subprocess.Popen(
-            [sys.executable, "-m", "takeaways_daemon", "start", str(self.root)],
+            self._cli("start"),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
@@ -117,7 +114,10 @@ class DaemonLink:
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the daemon (`takeaways stop`)."""
-        result = self._cli("stop", timeout)
+        result = subprocess.run(
+            self._cli("stop"), capture_output=True, text=True, stdin=subprocess.DEVNULL,
+            timeout=timeout, check=False,
+        )  # fmt: skip
         if result.returncode != 0:
             lines = result.stderr.strip().splitlines()
             raise TakeawaysError(lines[-1] if lines else "the daemon did not stop")

@@ -35,6 +35,11 @@ def inert(value: object, style: str = "") -> Text:
     return Text(clean(value), style=style, no_wrap=False)
 
 
+def kind_text(kind: object) -> Text:
+    """A suggestion's kind, coloured by kind (an unknown one in bold)."""
+    return inert(kind, KIND_STYLES.get(str(kind), "bold"))
+
+
 def one_line(value: object, width: int) -> str:
     """Cleaned text on one line, cut to `width` characters with an ellipsis.
 

@@ -6,7 +6,7 @@ search box asks again after a short pause, so a fast typist sends one query, not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 from rich.text import Text
 from textual import on, work
@@ -17,15 +17,16 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from takeaways_daemon.api_client import ApiError
+from takeaways_daemon.settings import TaskKind
 from tui.daemon_link import LINK_ERRORS
-from tui.display_text import KIND_STYLES, age_text, clean, inert, location, one_line
+from tui.display_text import age_text, clean, inert, kind_text, location, one_line
 from tui.key_bindings import BACK_VISIBLE, HISTORY, to_bindings
 from tui.measured_table import MeasuredTable
 
 if TYPE_CHECKING:
     from tui.app import TakeawaysApp
 
-KINDS = (None, "fix", "complete", "docstring", "types", "explain")
+KINDS = (None, *get_args(TaskKind))
 OUTCOMES = (None, "open", "accepted", "rejected", "ignored", "stale")
 OUTCOME_STYLES = {"accepted": "green", "rejected": "red", "stale": "yellow", "ignored": "dim"}
 PAGE = 200
@@ -112,7 +113,7 @@ class HistoryScreen(Screen[None]):
             title = "(tampered record)" if item.get("tampered") else item["title"]
             table.add_row(
                 Text(age_text(now - item["created_at"]), style="dim"),
-                inert(item["kind"], KIND_STYLES.get(str(item["kind"]), "bold")),
+                kind_text(item["kind"]),
                 inert(outcome, OUTCOME_STYLES.get(outcome, "")),
                 Text(rating),
                 inert(location(item), "underline"),

@@ -96,7 +96,6 @@ class MainScreen(Screen[None]):
                 if may_start and not link.is_running():
                     self.post_message(DaemonLink.Starting())
                     link.start(cancelled=lambda: worker.is_cancelled)
-                may_start = False  # only at launch: later, wait for the user's daemon to return
                 with link.client() as client:
                     self._stream_client = client
                     if worker.is_cancelled:  # close_link ran before the client was published
@@ -112,7 +111,7 @@ class MainScreen(Screen[None]):
                 reason = "the daemon closed the event stream"
             except LINK_ERRORS as error:
                 reason = str(error)
-            may_start = False
+            may_start = False  # only at launch: later, wait for the user's daemon to return
             if worker.is_cancelled:
                 return
             self.post_message(DaemonLink.Disconnected(reason))
@@ -258,14 +257,12 @@ class MainScreen(Screen[None]):
         if question and item is not None:
             self.follow_up(item["id"], question)
 
-    def hide_question_box(self) -> bool:
-        """Hide the question box if it is open; True if it was."""
+    def hide_question_box(self) -> None:
+        """Hide the question box if it is open."""
         box = self.query_one("#ask-input", Input)
-        if not box.display:
-            return False
-        box.display = False
-        self.suggestions.focus()
-        return True
+        if box.display:
+            box.display = False
+            self.suggestions.focus()
 
     def follow_up(self, suggestion_id: str, question: str) -> None:
         """Ask a new question; an answer still streaming is cut, so the model stops writing it."""

@@ -22,7 +22,7 @@ from textual.signal import Signal
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from tui.display_text import KIND_STYLES, age_text, inert, location, one_line
+from tui.display_text import age_text, inert, kind_text, location, one_line
 from tui.measured_table import MeasuredTable
 
 LISTED = ("open", "stale")
@@ -33,6 +33,13 @@ class AgeText(Text):
     """An age cell that remembers when its suggestion was made (the list sorts on it)."""
 
     created_at: float = 0.0
+
+
+def age_cell(item: dict[str, Any], now: float) -> AgeText:
+    """The age column's cell for `item` at time `now`."""
+    age = AgeText(age_text(now - item["created_at"]), style="dim")
+    age.created_at = item["created_at"]
+    return age
 
 
 class SuggestionList(MeasuredTable):
@@ -67,14 +74,11 @@ class SuggestionList(MeasuredTable):
         return self.items.get(str(row_key.value))
 
     def _cells(self, item: dict[str, Any]) -> tuple[Text, ...]:
-        age = AgeText(age_text(self.clock() - item["created_at"]), style="dim")
-        age.created_at = item["created_at"]
         stale = Text("stale", style="bold yellow") if item["status"] == "stale" else Text("")
-        kind = inert(item["kind"], KIND_STYLES.get(str(item["kind"]), "bold"))
         return (
-            kind,
+            kind_text(item["kind"]),
             stale,
-            age,
+            age_cell(item, self.clock()),
             inert(location(item), "underline"),
             inert(one_line(item["title"], TITLE_CHARS)),
         )
@@ -128,10 +132,8 @@ class SuggestionList(MeasuredTable):
         """Re-render the age column where the text changed (called on a slow timer)."""
         now = self.clock()
         for suggestion_id, item in self.items.items():
-            text = age_text(now - item["created_at"])
-            if self.get_cell(suggestion_id, "age").plain != text:
-                age = AgeText(text, style="dim")
-                age.created_at = item["created_at"]
+            age = age_cell(item, now)
+            if self.get_cell(suggestion_id, "age").plain != age.plain:
                 self.update_cell(suggestion_id, "age", age)
 
     def _restore_cursor(self, suggestion_id: str | None) -> None:
