@@ -9,17 +9,16 @@ hold up the event loop.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query
 
 from takeaways_daemon.history.errors import HistoryError
+from takeaways_daemon.history.records import Outcome
 from takeaways_daemon.history.stats import history_stats
 from takeaways_daemon.history.store import HistoryStore
 from takeaways_daemon.service import DaemonService
-
-HistoryKind = Literal["fix", "complete", "docstring", "types", "explain"]
-HistoryOutcome = Literal["open", "accepted", "rejected", "ignored", "stale"]
+from takeaways_daemon.settings import TaskKind
 
 
 def history_router(service: DaemonService) -> APIRouter:
@@ -47,8 +46,8 @@ def history_router(service: DaemonService) -> APIRouter:
     @router.get("/history")
     def history(
         q: str | None = Query(None, max_length=500),
-        kind: HistoryKind | None = None,
-        outcome: HistoryOutcome | None = None,
+        kind: TaskKind | None = None,
+        outcome: Outcome | None = None,
         path: str | None = Query(None, max_length=4096),
         limit: int = Query(50, ge=1, le=1000),
         offset: int = Query(0, ge=0),

@@ -210,10 +210,11 @@ class HistoryStore:
 
     def unseal_row(self, cipher: RecordCipher, row: tuple, *, detail: bool) -> HistoryRecord:
         uid, id_, created_at, updated_at, kind, outcome, rating, latency_ms, version = row[:9]
-        record = HistoryRecord(
-            id=id_, kind=kind, created_at=created_at, updated_at=updated_at, outcome=outcome,
-            rating=rating, latency_ms=latency_ms, uid=uid,
-        )  # fmt: skip
+        clear: dict[str, Any] = {
+            "id": id_, "kind": kind, "created_at": created_at, "updated_at": updated_at,
+            "outcome": outcome, "rating": rating, "latency_ms": latency_ms, "uid": uid,
+        }  # fmt: skip
+        record = HistoryRecord(**clear)
         binding = row_binding(uid, kind, created_at)
         try:
             record.fill(cipher.open(binding, version, "summary", row[9]))
@@ -221,10 +222,7 @@ class HistoryStore:
                 record.fill(cipher.open(binding, version, "detail", row[10]))
         except TamperedRecord:
             # One bad row must not hide the others: report it, with no payload.
-            return HistoryRecord(
-                id=id_, kind=kind, created_at=created_at, updated_at=updated_at,
-                outcome=outcome, rating=rating, latency_ms=latency_ms, uid=uid, tampered=True,
-            )  # fmt: skip
+            return HistoryRecord(**clear, tampered=True)
         return record
 
     # --- rows -------------------------------------------------------------------------------------
