@@ -93,13 +93,19 @@ class SuggestionEngine:
                 log.info("%s %s: malformed answer (%s)", task.kind, task.path, error)
                 continue
             try:
-                return build_suggestion(
+                suggestion = build_suggestion(
                     task, answer, backend=generation.backend, model=generation.model
                 )
             except PatchRejected as error:
                 self.metrics.count("rejected")
                 log.info("%s %s: patch rejected (%s)", task.kind, task.path, error)
+                continue
+            self.on_kept(task, prompt, suggestion)
+            return suggestion
         return None
+
+    def on_kept(self, task: Task, prompt: str, suggestion: Suggestion) -> None:
+        """Hook: `suggestion` passed every check; `prompt` is exactly what the model was shown."""
 
     def _still_current(self, task: Task) -> bool:
         try:

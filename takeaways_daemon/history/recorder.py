@@ -169,10 +169,6 @@ class RecordingSuggestionEngine(SuggestionEngine):
         super().__init__(*args, **kwargs)
         self.recorder = recorder
 
-    async def suggest(self, task: Task) -> Suggestion | None:
-        """As the engine's, remembering what the model was shown for the kept answer."""
-        suggestion = await super().suggest(task)
-        if suggestion is not None:
-            prompt = task.prompt(few_shot=self._few_shot())
-            self.recorder.remember_inputs(suggestion.id, task.shown_code, prompt)
-        return suggestion
+    def on_kept(self, task: Task, prompt: str, suggestion: Suggestion) -> None:
+        """Remember what the model was shown for the kept answer (the very prompt it got)."""
+        self.recorder.remember_inputs(suggestion.id, task.shown_code, prompt)
