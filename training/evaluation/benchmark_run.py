@@ -6,10 +6,12 @@ sanitize nothing: completions are data for the sandbox, never printed raw to a t
 
 from __future__ import annotations
 
+import os
 import platform
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from tqdm import tqdm
@@ -46,17 +48,9 @@ def generate_samples(
     for problem, index in bar:
         if stop_after is not None and generated >= stop_after:
             break
-        seed = SAMPLE_SEED + index
         started = time.monotonic()
         raw = runner.generate(
-            problem.prompt,
-            Decoding(
-                max_tokens=decoding.max_tokens,
-                temperature=decoding.temperature,
-                top_p=decoding.top_p,
-                stop=problem.stop,
-                seed=seed,
-            ),
+            problem.prompt, replace(decoding, stop=problem.stop, seed=SAMPLE_SEED + index)
         )
         completion = truncate_at_stop(raw, problem.stop)
         store.add_sample(
@@ -114,8 +108,11 @@ def summarize(
     tasks = []
     counts: list[tuple[int, int]] = []
     statuses: Counter[str] = Counter()
+    keys_by_task: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
+    for key in sorted(store.results):
+        keys_by_task[key[0]].append(key)
     for problem in problems:
-        keys = sorted(k for k in store.results if k[0] == problem.task_id)
+        keys = keys_by_task.get(problem.task_id)
         if not keys:
             continue
         rows = [{**store.samples.get(k, {}), **store.results[k]} for k in keys]
@@ -140,8 +137,6 @@ def summarize(
 
 def machine_description() -> str:
     """CPU model, core count and OS: what a reader needs to compare timings."""
-    import os
-
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
@@ -150,5 +145,3 @@ def machine_description() -> str:
     except OSError:
         pass
     return f"{cpu}, {len(os.sched_getaffinity(0))} cores, {platform.system()} {platform.release()}"
-
-

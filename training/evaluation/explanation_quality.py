@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from takeaways_daemon import prompt_format
 from takeaways_daemon.tasks import Task
+from training.evaluation.reports import CRITERIA
 
 
 @dataclass(frozen=True)
@@ -128,4 +129,4 @@ def check_explanation(item: ExplainItem, summary: str, explanation: str) -> dict
 
 def malformed_scores() -> dict[str, float]:
     """An answer that does not follow the format scores 0 on every criterion."""
-    return dict.fromkeys(("clarity", "completeness", "accuracy", "structure"), 0.0)
+    return dict.fromkeys(CRITERIA, 0.0)

@@ -141,9 +141,9 @@ def open_model(spec: str, *, num_ctx: int = 4096) -> ModelRunner:
             path = packaged_base_model()
         elif not path.is_file():
             raise BackendUnavailable(f"no GGUF file at {path}; check the --model path")
-        embedded = settings.backend.embedded.model_copy(update={"model_path": path})
         label = "gemma-3-270m (base)" if spec == "base" else path.stem
-        return BackendRunner(EmbeddedBackend(embedded, num_ctx=num_ctx, model_path=path), label)
+        backend = EmbeddedBackend(settings.backend.embedded, num_ctx=num_ctx, model_path=path)
+        return BackendRunner(backend, label)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise BackendUnavailable(
