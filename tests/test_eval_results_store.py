@@ -35,5 +35,8 @@ def test_a_run_with_other_settings_is_refused_with_the_fix(tmp_path: Path) -> No
 def test_restart_discards_the_earlier_run(tmp_path: Path) -> None:
     store = RunStore(tmp_path, SETTINGS)
     store.add_sample({"task_id": "HumanEval/0", "sample": 0, "completion": "x"})
+    (tmp_path / "report.json").write_text("{}")  # the earlier run's reports
+    (tmp_path / "report.md").write_text("# old")
     fresh = RunStore(tmp_path, {**SETTINGS, "temperature": 0.8}, restart=True)
     assert fresh.samples == {} and not fresh.samples_file.exists()
+    assert not (tmp_path / "report.json").exists() and not (tmp_path / "report.md").exists()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,9 +46,9 @@ class RunStore:
         self.folder = folder
         self.settings = settings
         if restart and folder.exists():
-            for name in ("run.json", "samples.jsonl", "results.jsonl"):
+            # The reports too: an interrupted restart must not leave the old run's numbers behind.
+            for name in ("run.json", "samples.jsonl", "results.jsonl", "report.json", "report.md"):
                 (folder / name).unlink(missing_ok=True)
-            shutil.rmtree(folder / "report", ignore_errors=True)
         folder.mkdir(parents=True, exist_ok=True)
         run_file = folder / "run.json"
         if run_file.exists():
