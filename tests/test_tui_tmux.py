@@ -12,6 +12,7 @@ import ast
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -69,7 +70,13 @@ def project(tmp_path: Path, use_base_model: Path, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.fixture
-def terminal(tmp_path: Path, project: Path) -> Iterator[Terminal]:
+def shell_prefix() -> str:
+    """Shell words run before the TUI is exec'd (a test may parametrize this)."""
+    return ""
+
+
+@pytest.fixture
+def terminal(tmp_path: Path, project: Path, shell_prefix: str) -> Iterator[Terminal]:
     # tmux gives the pane the server's environment, not ours: pass what the daemon needs.
     passed = {
         name: value
@@ -77,7 +84,8 @@ def terminal(tmp_path: Path, project: Path) -> Iterator[Terminal]:
         if name.startswith(("TAKEAWAYS_", "DBUS_", "PYTHON_KEYRING"))
     }
     assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in passed.items())
-    command = f"env {assignments} {shlex.quote(str(TUI))} {shlex.quote(str(project))}"
+    tui = f"{shlex.quote(str(TUI))} {shlex.quote(str(project))}"
+    command = f"{shell_prefix}exec env {assignments} {tui}"
     terminal = Terminal(tmp_path / "tmux.sock")
     terminal.tmux("new-session", "-d", "-s", "tui", "-x", "120", "-y", "40", command)
     try:
@@ -117,3 +125,33 @@ def test_a_person_sees_a_suggestion_in_tmux_accepts_it_and_quits(
     while ProjectFiles(project).is_locked():
         assert time.monotonic() < deadline, "the daemon the TUI started was not stopped"
         time.sleep(0.25)
+
+
+@pytest.mark.parametrize("shell_prefix", ["", "trap '' HUP; "], ids=["sighup", "sighup-ignored"])
+def test_the_tui_exits_when_its_terminal_goes_away(project: Path, terminal: Terminal) -> None:
+    """A killed terminal (here: the whole tmux server) ends the TUI; it must not spin on EOF.
+
+    Started with SIGHUP ignored (as under nohup or some session wrappers), the TUI used to
+    live on at ~90% of a core, Textual's input thread looping on the dead terminal's EOF.
+    """
+    terminal.wait_for(lambda shown: "● connected" in shown, timeout=90)
+    pid = int(terminal.tmux("display-message", "-p", "-t", "tui", "#{pane_pid}"))
+    assert Path(f"/proc/{pid}/cmdline").read_bytes().find(b"takeaways-tui") >= 0
+    subprocess.run(["tmux", "-S", str(terminal.socket), "kill-server"], check=True)
+    deadline = time.monotonic() + 15
+    try:
+        while _alive(pid):
+            assert time.monotonic() < deadline, f"takeaways-tui (pid {pid}) outlived its terminal"
+            time.sleep(0.2)
+    finally:
+        if _alive(pid):  # do not leave a spinning process behind a failed run
+            os.kill(pid, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Running, and not a zombie waiting for tmux to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

@@ -8,7 +8,10 @@ user says to stop it (`tui.stop_daemon_on_exit`: ask, always or never).
 from __future__ import annotations
 
 import argparse
+import asyncio
+import signal
 import sys
+import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -60,6 +63,31 @@ class TakeawaysApp(App[bool]):
     def on_mount(self) -> None:
         # A folder name is file-system text: it may hold escape sequences like model text can.
         self.sub_title = clean(self.link.root.name)
+        if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
+            self._exit_when_terminal_goes()
+
+    def _exit_when_terminal_goes(self) -> None:
+        """Quit when the terminal closes, instead of spinning on a dead input.
+
+        A closed terminal leaves stdin readable at EOF forever, and Textual's input thread
+        then loops without sleeping (~90% of a core). SIGHUP is the normal notice; the
+        poll covers a TUI started with SIGHUP ignored (nohup, some session wrappers).
+        """
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
+        terminal = sys.__stdin__.fileno()
+
+        def check() -> None:
+            try:
+                termios.tcgetattr(terminal)
+            except OSError:  # EIO: the terminal was hung up
+                self._terminal_gone()
+
+        self.set_interval(1.0, check)
+
+    def _terminal_gone(self) -> None:
+        # Nobody is left to answer "stop the daemon too?": only the `always` policy stops it.
+        policy = self.settings.tui.stop_daemon_on_exit
+        self.exit(self.link.started_here and policy == "always")
 
     def action_history(self) -> None:
         if not isinstance(self.screen, HistoryScreen):
