@@ -67,7 +67,8 @@ def tiny_model_and_examples(tmp_path_factory: pytest.TempPathFactory):
 def test_packed_batches_give_the_same_loss_as_padded_ones(tiny_model_and_examples) -> None:
     import torch
 
-    from training.packing import answer_only_loss, collate_padded
+    from training.answer_loss import answer_only_loss
+    from training.packing import collate_padded
 
     model, examples, pad_id = tiny_model_and_examples
     packed = pack_examples(examples, max_len=4096)
@@ -79,6 +80,30 @@ def test_packed_batches_give_the_same_loss_as_padded_ones(tiny_model_and_example
         reference = model(**padded_batch).loss  # transformers' own full-vocab loss
     torch.testing.assert_close(packed_loss, padded_loss, rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(padded_loss, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_packed_gradients_equal_transformers_own_loss_gradients(tiny_model_and_examples) -> None:
+    """Every parameter's gradient, the tied embedding/LM head included, from the fused loss on
+    packed rows equals the one from transformers' full-vocabulary loss on padded rows."""
+    import torch
+
+    from training.answer_loss import answer_only_loss
+    from training.packing import collate_padded
+
+    model, examples, pad_id = tiny_model_and_examples
+
+    def gradients(loss: torch.Tensor) -> dict[str, torch.Tensor]:
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+    packed_batch = collate_packed(pack_examples(examples, 4096), pad_id)
+    packed = gradients(answer_only_loss(model, packed_batch))
+    reference = gradients(model(**collate_padded(examples, pad_id)).loss)
+    model.zero_grad(set_to_none=True)
+    assert packed.keys() == reference.keys() and len(packed) > 5
+    for name, gradient in reference.items():
+        torch.testing.assert_close(packed[name], gradient, rtol=1e-4, atol=1e-6, msg=name)
 
 
 def test_a_packed_example_sees_nothing_of_the_one_before(tiny_model_and_examples) -> None:

@@ -6,15 +6,14 @@ builds a block-diagonal causal mask (SDPA), or takes the varlen path (flash atte
 example never attends to the one packed before it. The padding at the end of a row is its own
 "sequence" with label -100, so it neither sees nor is seen by real tokens.
 
-The loss is computed only where labels exist: the LM head runs on the answer positions alone,
-which for a 262k-token vocabulary (gemma-3) is most of the cost of a step.
+The loss over these rows, answer tokens only, is `training.answer_loss`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from training.tokenize_examples import IGNORE_INDEX, TokenizedExample
 
@@ -92,45 +91,3 @@ def collate_padded(examples: Sequence[TokenizedExample], pad_id: int) -> dict[st
         batch["labels"].append(example.labels + [IGNORE_INDEX] * pad)
         batch["attention_mask"].append([1] * len(example.input_ids) + [0] * pad)
     return {key: torch.tensor(value) for key, value in batch.items()}
-
-
-def answer_only_loss(causal_lm: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Mean next-token cross-entropy over labelled positions, the LM head run only there."""
-    import torch
-    import torch.nn.functional as F
-
-    decoder = getattr(causal_lm, causal_lm.base_model_prefix)
-    hidden = decoder(
-        input_ids=batch["input_ids"],
-        position_ids=batch.get("position_ids"),
-        attention_mask=batch.get("attention_mask"),
-        use_cache=False,
-    ).last_hidden_state
-    # Position i predicts token i + 1: shift the labels left by one.
-    targets = batch["labels"][:, 1:]
-    keep = targets != IGNORE_INDEX
-    if not keep.any():
-        return hidden.sum() * 0.0
-    logits = causal_lm.get_output_embeddings()(hidden[:, :-1][keep])
-    cap = getattr(causal_lm.config, "final_logit_softcapping", None)
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
-    return F.cross_entropy(logits.float(), targets[keep])
-
-
-def loss_module(causal_lm: Any) -> torch.nn.Module:
-    """An `nn.Module` whose forward returns the answer-only loss: DDP can wrap it whole."""
-    import torch
-
-    class AnswerOnlyLoss(torch.nn.Module):
-        def __init__(self, model: Any) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, **batch: torch.Tensor) -> torch.Tensor:
-            inner = self.model
-            if hasattr(inner, "get_base_model"):  # a peft model: reach the CausalLM itself
-                inner = inner.get_base_model()
-            return answer_only_loss(inner, batch)
-
-    return AnswerOnlyLoss(causal_lm)

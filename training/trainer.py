@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from takeaways_daemon.errors import TakeawaysError
-from training.packing import PackedRow, collate_packed, loss_module
+from training.answer_loss import loss_module
+from training.packing import PackedRow, collate_packed
 from training.recipe import TrainArgs
 
 CHECKPOINTS = "checkpoints"
@@ -43,6 +44,7 @@ class FitResult:
     final_loss: float
     tokens: int
     answer_tokens: int
+    # The training loop's time: checkpoints within it count, the final save and plot do not.
     seconds: float
     resumed_from: int
 
@@ -153,6 +155,7 @@ def fit(
             f"to continue from {out_dir / CHECKPOINTS}"
         ) from None
     progress.close()
+    seconds = time.perf_counter() - started
     accelerator.wait_for_everyone()
     _save_checkpoint(out_dir, accelerator, model, optimizer, scheduler, step)
     plot_loss_curve(out_dir / LOSS_LOG, out_dir / LOSS_PNG)
@@ -161,7 +164,7 @@ def fit(
         final_loss=last_loss,
         tokens=tokens,
         answer_tokens=answer_tokens,
-        seconds=time.perf_counter() - started,
+        seconds=seconds,
         resumed_from=resumed_from,
     )
 
