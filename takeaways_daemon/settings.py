@@ -143,14 +143,15 @@ class ApiSettings(BaseModel):
     """Requests larger than this are refused with 413."""
 
 
+_AUTOMATIC_KINDS: tuple[TaskKind, ...] = ("fix", "complete", "docstring", "types")
+
+
 class TaskSettings(BaseModel):
     """Which suggestions the daemon makes on its own after a save."""
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: list[TaskKind] = Field(
-        default_factory=lambda: ["fix", "complete", "docstring", "types"]
-    )
+    enabled: list[TaskKind] = Field(default_factory=lambda: list(_AUTOMATIC_KINDS))
     """Task kinds run automatically; `explain` is on demand unless listed here."""
     max_context_lines: int = Field(80, ge=5)
     """Most lines of a file shown to the model around a change."""

@@ -82,3 +82,26 @@ def test_without_resume_a_run_starts_afresh_in_the_same_folder(setup, tmp_path: 
     assert again.resumed_from == 0
     assert [r["step"] for r in read_loss_log(tmp_path / "run" / "loss_log.jsonl")] == [1, 2, 3, 4]
     assert latest_checkpoint(tmp_path / "run").name == "step-4"
+
+
+def test_the_loss_log_keeps_the_mean_of_the_steps_since_its_last_line(setup, tmp_path: Path):
+    """log_every=3: lines at step 1 (itself), step 3 (mean of 2 and 3) and the last step (4)."""
+    import dataclasses
+
+    import torch
+
+    from training.qlora import load_for_training
+    from training.trainer import fit, read_loss_log
+
+    base, recipe, rows, pad_id = setup
+    torch.manual_seed(0)
+    model = load_for_training(str(base), recipe, torch.device("cpu"))
+    seen: list[float] = []
+    args = dataclasses.replace(recipe.train, log_every=3)
+    fit(model, rows, args, tmp_path, pad_id=pad_id, show_progress=False,
+        on_step=lambda step, loss: seen.append(loss))  # fmt: skip
+    log = read_loss_log(tmp_path / "loss_log.jsonl")
+    assert [r["step"] for r in log] == [1, 3, 4]
+    expected = [seen[0], (seen[1] + seen[2]) / 2, seen[3]]
+    assert [r["loss"] for r in log] == pytest.approx(expected, rel=1e-5)
+    assert len(set(seen)) == 4, "four different step losses, or the test proves nothing"

@@ -100,6 +100,9 @@ def fit(
         _truncate_loss_log(out_dir / LOSS_LOG, step)
     tokens = answer_tokens = 0
     last_loss = float("nan")
+    # The log keeps the mean since its last line: single-step losses of small batches are too
+    # noisy to read a trend from.
+    since_logged: list[float] = []
     started = time.perf_counter()
     progress = tqdm(
         total=total_steps,
@@ -136,11 +139,14 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 step += 1
                 last_loss = sum(losses) / len(losses)
+                since_logged.append(last_loss)
                 progress.update(1)
                 progress.set_postfix(loss=f"{last_loss:.4f}")
                 end_of_epoch = step % steps_per_epoch == 0
                 if step % args.log_every == 0 or step == total_steps or step == 1:
-                    _log_loss(out_dir, accelerator, step, epoch, last_loss, scheduler, started)
+                    mean_loss = sum(since_logged) / len(since_logged)
+                    _log_loss(out_dir, accelerator, step, epoch, mean_loss, scheduler, started)
+                    since_logged.clear()
                 if step % args.checkpoint_every == 0 or (end_of_epoch and args.save_every_epoch):
                     _save_checkpoint(out_dir, accelerator, model, optimizer, scheduler, step)
                 if on_step is not None:
@@ -235,7 +241,7 @@ def plot_loss_curve(log_path: Path, png_path: Path) -> Path | None:
     figure, axes = plt.subplots(figsize=(6, 3.5))
     axes.plot([r["step"] for r in records], [r["loss"] for r in records], marker=".")
     axes.set_xlabel("optimizer step")
-    axes.set_ylabel("answer-only loss")
+    axes.set_ylabel("answer-only loss\n(mean since the last point)")
     axes.set_title("takeaways fine-tune")
     axes.grid(alpha=0.3)
     figure.tight_layout()

@@ -13,7 +13,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,7 +111,8 @@ class EmbeddedBackend(Backend):
         assert self._llama is not None
         with self._lock:
             try:
-                chunks = self._llama.create_completion(
+                # stream=True makes this an iterator of chunk dicts (typed as a union).
+                chunks: Iterator[Any] = self._llama.create_completion(  # type: ignore[assignment]
                     request.prompt, stream=True, **self._completion_args(request)
                 )
                 for chunk in chunks:

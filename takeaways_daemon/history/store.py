@@ -264,6 +264,7 @@ class HistoryStore:
         if rating is not None:
             sets.append("rating = ?")
             values.append(rating)
+        key: tuple[str, ...]
         if uid is not None:
             target, key = "uid = ? AND id = ?", (uid, suggestion_id)
         else:
