@@ -10,8 +10,9 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -24,7 +25,7 @@ from takeaways_daemon.settings import Settings
 log = logging.getLogger("takeaways_daemon")
 
 # Called with the service once it runs: `takeaways watch` prints suggestions through this.
-OnStarted = Callable[[DaemonService, RuntimeRecord], Awaitable[None]]
+OnStarted = Callable[[DaemonService, RuntimeRecord], Coroutine[Any, Any, None]]
 
 
 def configure_logging(log_file: Path, *, console: bool = False) -> None:

@@ -155,8 +155,9 @@ def write_sentencepiece_model(gguf_path: Path, target: Path) -> Path:
         raise BaseModelError(
             f"{gguf_path} has a {kind!r} vocabulary; only SentencePiece vocabularies are rebuilt"
         )
-    proto = spm_pb2.ModelProto()
-    proto.trainer_spec.model_type = spm_pb2.TrainerSpec.BPE
+    # Generated protobuf modules carry no type stubs: their classes are invisible to mypy.
+    proto = spm_pb2.ModelProto()  # type: ignore[attr-defined]
+    proto.trainer_spec.model_type = spm_pb2.TrainerSpec.BPE  # type: ignore[attr-defined]
     proto.trainer_spec.byte_fallback = True
     proto.normalizer_spec.name = "identity"
     proto.normalizer_spec.add_dummy_prefix = False

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from takeaways_daemon import prompt_format
 from takeaways_daemon.errors import TakeawaysError
 
+if TYPE_CHECKING:
+    from takeaways_daemon.settings import TaskKind
+
 MIN_AGREEMENT = 0.95
-_SNIPPETS = (
+_SNIPPETS: tuple[tuple[TaskKind, str], ...] = (
     ("fix", "def add(a, b)\n    return a + b"),
     ("complete", 'def mean(values):\n    """The arithmetic mean of values."""'),
     ("docstring", "def clamp(x, low, high):\n    return max(low, min(x, high))"),

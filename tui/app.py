@@ -64,9 +64,9 @@ class TakeawaysApp(App[bool]):
         # A folder name is file-system text: it may hold escape sequences like model text can.
         self.sub_title = clean(self.link.root.name)
         if not self.is_headless and sys.__stdin__ is not None and sys.__stdin__.isatty():
-            self._exit_when_terminal_goes()
+            self._exit_when_terminal_goes(sys.__stdin__.fileno())
 
-    def _exit_when_terminal_goes(self) -> None:
+    def _exit_when_terminal_goes(self, terminal: int) -> None:
         """Quit when the terminal closes, instead of spinning on a dead input.
 
         A closed terminal leaves stdin readable at EOF forever, and Textual's input thread
@@ -74,7 +74,6 @@ class TakeawaysApp(App[bool]):
         poll covers a TUI started with SIGHUP ignored (nohup, some session wrappers).
         """
         asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._terminal_gone)
-        terminal = sys.__stdin__.fileno()
 
         def check() -> None:
             try:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
+
+if TYPE_CHECKING:
+    from takeaways_daemon.settings import TaskKind
 
 
 @click.command()
@@ -36,8 +40,9 @@ def scan(path: Path, as_json: bool, kinds: tuple[str, ...], max_tasks: int) -> N
     progress = (
         None if as_json else (lambda message: click.echo(click.style(message, dim=True), err=True))
     )
+    wanted = list(cast("tuple[TaskKind, ...]", kinds))  # click checked them against the choices
     found = asyncio.run(
-        scan_path(path, settings, kinds=list(kinds) or None, max_tasks=max_tasks, progress=progress)
+        scan_path(path, settings, kinds=wanted or None, max_tasks=max_tasks, progress=progress)
     )
     if as_json:
         click.echo(json.dumps({"suggestions": [item.scan_view() for item in found]}, indent=2))

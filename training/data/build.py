@@ -178,7 +178,7 @@ def _load_sources(
 def _scrubbed(records: list[AlpacaRecord], report: BuildReport) -> list[AlpacaRecord]:
     cleaned = []
     for record in records:
-        fields = {}
+        fields: dict[str, Any] = {}
         for name in ("instruction", "input", "output"):
             text, found = scrub_secrets(getattr(record, name))
             report.secrets.update(found)

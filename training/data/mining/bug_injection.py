@@ -16,6 +16,7 @@ import random
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from training.data.mining.functions import MinedFunction, parse_quietly
 
@@ -193,7 +194,7 @@ def _off_by_one(function: MinedFunction, at: _Positions) -> Iterator[_Edit]:
         for number in numbers:
             span = (at.start(number), at.end(number))
             if isinstance(number, ast.Constant) and _is_int(number):
-                value = number.value
+                value = cast(int, number.value)  # _is_int checked it
                 bumped = str(value + 1) if value <= 0 or value % 2 else str(value - 1)
                 yield _Edit("off-by-one", ((span, bumped),), False, symptom)
             elif isinstance(number, ast.Call | ast.Name):
@@ -272,9 +273,9 @@ def _syntax(function: MinedFunction, at: _Positions) -> Iterator[_Edit]:
         if line.rstrip().endswith(":") and "#" not in line:
             colon = at.starts[header_end - 1] + len(line.rstrip()) - 1
             yield _Edit("missing-colon", (((colon, colon + 1), ""),), True, None)
-    for node in _own(function):
-        if isinstance(node, ast.Call) and node.end_lineno != node.lineno:
-            end = at.end(node)
+    for call in _own(function):
+        if isinstance(call, ast.Call) and call.end_lineno != call.lineno:
+            end = at.end(call)
             if at.text[end - 1 : end] == ")":
                 yield _Edit("unclosed-bracket", (((end - 1, end), ""),), True, None)
 
