@@ -149,6 +149,47 @@ class TestNoKeyring:
             HistoryStore(tmp_path / "h.sqlite3", keys)
         assert time.monotonic() - started < 2
 
+    @pytest.mark.parametrize("vanishing_reads", [1, 3, 4])
+    def test_an_item_that_vanishes_between_search_and_read_is_searched_again(
+        self, tmp_path: Path, vanishing_reads: int
+    ) -> None:
+        """gnome-keyring can find an item that another client replaces before it is read
+        (seen while killed processes were writing). The real keyring answers every call here;
+        the first reads fail the way secretstorage reports that race. Up to 3 such failures
+        are searched again; a 4th is an error that names the fixes, and the file is untouched."""
+        from secretstorage.exceptions import ItemNotFoundException
+
+        real = keyring_keys()
+        path = tmp_path / "h.sqlite3"
+        filled_store(path, real, rows=3)
+        before = database_bytes(path)
+        backend = keyring.get_keyring()
+
+        class VanishingFirst(keyring.backend.KeyringBackend):
+            priority = 1  # type: ignore[assignment]
+            failures_left = vanishing_reads
+
+            def get_password(self, service: str, username: str) -> str | None:
+                if VanishingFirst.failures_left:
+                    VanishingFirst.failures_left -= 1
+                    raise ItemNotFoundException("Item does not exist!")
+                return backend.get_password(service, username)
+
+            def set_password(self, service: str, username: str, password: str) -> None:
+                backend.set_password(service, username, password)
+
+            def delete_password(self, service: str, username: str) -> None:
+                backend.delete_password(service, username)
+
+        keys = KeyringKeyStore(real.service, backend=VanishingFirst())
+        if vanishing_reads < 4:
+            with HistoryStore(path, keys) as store:
+                assert len(list(store.iter_all(detail=False))) == 3
+        else:
+            with pytest.raises(KeyringUnavailable, match=r"ItemNotFoundException.*fixes"):
+                HistoryStore(path, keys)
+            assert database_bytes(path) == before
+
 
 class TestRotation:
     def test_rotation_keeps_rows_readable_and_the_old_key_stops_working(

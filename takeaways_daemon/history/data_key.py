@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, TypeVar
@@ -82,6 +83,9 @@ def _with_deadline(call: Callable[[], T], timeout_s: float, what: str) -> T:
     return outcome["value"]
 
 
+_VANISHED_ITEM_RETRIES = 4
+
+
 class KeyringKeyStore:
     """Secrets in the OS keyring through `keyring`, under one service name."""
 
@@ -110,7 +114,18 @@ class KeyringKeyStore:
         from keyring.errors import KeyringError
 
         def run() -> T:
-            return action(self._resolve_backend())
+            # The Secret Service finds an item, then reads it: another client replacing or
+            # removing an item in between makes the read fail with ItemNotFoundException
+            # (seen with gnome-keyring while killed processes had been writing). Search again.
+            for attempt in range(_VANISHED_ITEM_RETRIES):
+                try:
+                    return action(self._resolve_backend())
+                except Exception as error:
+                    vanished = type(error).__name__ == "ItemNotFoundException"
+                    if not vanished or attempt == _VANISHED_ITEM_RETRIES - 1:
+                        raise
+                    time.sleep(0.05 * (attempt + 1))
+            raise AssertionError("unreachable")
 
         try:
             return _with_deadline(run, self.timeout_s, what)
