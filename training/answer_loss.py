@@ -151,11 +151,8 @@ def loss_module(causal_lm: Any) -> torch.nn.Module:
         def _frozen_head(self, inner: Any) -> torch.Tensor | None:
             """The frozen head cast to the autocast dtype once, not again every step."""
             weight = inner.get_output_embeddings().weight
-            device = weight.device.type
-            if weight.requires_grad or not torch.is_autocast_enabled(device):
-                return None
-            dtype = torch.get_autocast_dtype(device)
-            if weight.dtype == dtype:
+            dtype = _matmul_dtype(weight.device.type, weight)
+            if weight.requires_grad or weight.dtype == dtype:
                 return None
             key = (weight.data_ptr(), weight._version, dtype)
             if self._head_copy is None or self._head_copy[0] != key:

@@ -85,8 +85,7 @@ class TakeawaysApp(App[bool]):
 
     def _terminal_gone(self) -> None:
         # Nobody is left to answer "stop the daemon too?": only the `always` policy stops it.
-        policy = self.settings.tui.stop_daemon_on_exit
-        self.exit(self.link.started_here and policy == "always")
+        self.exit(self._stop_daemon_without_asking() is True)
 
     def action_history(self) -> None:
         if not isinstance(self.screen, HistoryScreen):
@@ -107,13 +106,18 @@ class TakeawaysApp(App[bool]):
             self.screen.hide_question_box()
 
     async def action_quit(self) -> None:
+        stop = self._stop_daemon_without_asking()
+        if stop is None:
+            self.push_screen(StopDaemonScreen(), self._quit_answered)
+        else:
+            self.exit(stop)
+
+    def _stop_daemon_without_asking(self) -> bool | None:
+        """Whether quitting stops the daemon, or None when the user is to be asked."""
         policy = self.settings.tui.stop_daemon_on_exit
         if not self.link.started_here or policy == "never":
-            self.exit(False)
-        elif policy == "always":
-            self.exit(True)
-        else:
-            self.push_screen(StopDaemonScreen(), self._quit_answered)
+            return False
+        return True if policy == "always" else None
 
     def _quit_answered(self, stop: bool | None) -> None:
         if stop is not None:

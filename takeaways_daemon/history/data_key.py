@@ -117,15 +117,14 @@ class KeyringKeyStore:
             # The Secret Service finds an item, then reads it: another client replacing or
             # removing an item in between makes the read fail with ItemNotFoundException
             # (seen with gnome-keyring while killed processes had been writing). Search again.
-            for attempt in range(_VANISHED_ITEM_RETRIES):
+            for attempt in range(_VANISHED_ITEM_RETRIES - 1):
                 try:
                     return action(self._resolve_backend())
                 except Exception as error:
-                    vanished = type(error).__name__ == "ItemNotFoundException"
-                    if not vanished or attempt == _VANISHED_ITEM_RETRIES - 1:
+                    if type(error).__name__ != "ItemNotFoundException":
                         raise
-                    time.sleep(0.05 * (attempt + 1))
-            raise AssertionError("unreachable")
+                time.sleep(0.05 * (attempt + 1))
+            return action(self._resolve_backend())  # the last try: its error is reported
 
         try:
             return _with_deadline(run, self.timeout_s, what)
