@@ -21,6 +21,7 @@ from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.context import plan_tasks
 from takeaways_daemon.errors import BackendUnavailable, MalformedAnswer, PatchRejected
 from takeaways_daemon.metrics import Metrics
+from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.patches import read_source, sha256_text
 from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestion_builder import build_suggestion
@@ -29,7 +30,6 @@ from takeaways_daemon.tasks import Task
 from takeaways_daemon.watcher import FileChange
 
 log = logging.getLogger(__name__)
-TUNED_MODEL_NAMES = ("takeaways",)
 
 
 class ChangeSource(Protocol):
@@ -59,11 +59,8 @@ class SuggestionEngine:
         self._inflight: dict[str, asyncio.Task[None]] = {}
 
     def _few_shot(self) -> bool:
-        mode = self.settings.tasks.few_shot
-        if mode != "auto":
-            return mode == "always"
-        model = (self.supervisor.status.model or "").split(":")[0]
-        return model not in TUNED_MODEL_NAMES
+        identity = ModelIdentity.named(self.supervisor.status.model or "")
+        return identity.wants_few_shot(self.settings.tasks.few_shot)
 
     def on_superseded(self, relative: str) -> None:
         """A newer save of `relative` arrived: drop the work in flight for the older text."""

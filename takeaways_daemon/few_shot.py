@@ -7,7 +7,7 @@ demonstration of it; the fine-tuned takeaways model has learned it and gets none
 from __future__ import annotations
 
 from takeaways_daemon import prompt_format
-from takeaways_daemon.settings import TaskKind
+from takeaways_daemon.kinds import TaskKind
 
 _GREET = "def greet(name):\n    print('hi', name)"
 

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from takeaways_daemon.errors import MalformedAnswer
-from takeaways_daemon.settings import TaskKind
+from takeaways_daemon.kinds import TaskKind
 
 SYSTEM_PROMPT = (
     "You are takeaways, a careful coding assistant running on the developer's machine. "

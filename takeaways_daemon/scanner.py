@@ -9,8 +9,9 @@ from pathlib import Path
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.context import plan_file_tasks
 from takeaways_daemon.engine import SuggestionEngine
+from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.metrics import Metrics
-from takeaways_daemon.settings import Settings, TaskKind
+from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
 from takeaways_daemon.watcher import IgnoreRules
 from takeaways_daemon.watcher.file_snapshot import read_snapshot

@@ -22,8 +22,9 @@ from pydantic_settings import (
 from takeaways_daemon import locations
 from takeaways_daemon.deployment_config import served_model
 from takeaways_daemon.errors import ConfigError
+from takeaways_daemon.kinds import AUTOMATIC_KINDS, TaskKind
+from takeaways_daemon.model_identity import FewShotPolicy
 
-TaskKind = Literal["fix", "complete", "docstring", "types", "explain"]
 ENV_PREFIX = "TAKEAWAYS_"
 ENV_NESTED_DELIMITER = "__"
 
@@ -143,19 +144,16 @@ class ApiSettings(BaseModel):
     """Requests larger than this are refused with 413."""
 
 
-_AUTOMATIC_KINDS: tuple[TaskKind, ...] = ("fix", "complete", "docstring", "types")
-
-
 class TaskSettings(BaseModel):
     """Which suggestions the daemon makes on its own after a save."""
 
     model_config = ConfigDict(extra="forbid")
 
-    enabled: list[TaskKind] = Field(default_factory=lambda: list(_AUTOMATIC_KINDS))
+    enabled: list[TaskKind] = Field(default_factory=lambda: list(AUTOMATIC_KINDS))
     """Task kinds run automatically; `explain` is on demand unless listed here."""
     max_context_lines: int = Field(80, ge=5)
     """Most lines of a file shown to the model around a change."""
-    few_shot: Literal["auto", "always", "never"] = "auto"
+    few_shot: FewShotPolicy = "auto"
     """Show the model a worked example first; auto: only for models not tuned on our format."""
 
 

@@ -11,10 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from takeaways_daemon.kinds import SuggestionStatus, TaskKind
 from takeaways_daemon.patches import LinePatch
-from takeaways_daemon.settings import TaskKind
-
-Status = Literal["open", "accepted", "rejected", "stale"]
 
 
 def new_suggestion_id() -> str:
@@ -42,7 +40,7 @@ class Suggestion(BaseModel):
     model: str = ""
     latency_ms: float = 0.0
     created_at: float = Field(default_factory=time.time)
-    status: Status = "open"
+    status: SuggestionStatus = "open"
     rating: int | None = None
 
     def patch(self) -> LinePatch:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from takeaways_daemon import few_shot as few_shot_examples
 from takeaways_daemon import prompt_format
-from takeaways_daemon.settings import TaskKind
+from takeaways_daemon.kinds import TaskKind
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import warnings
 
 from takeaways_daemon.context import plan_tasks
 from takeaways_daemon.context.lines import source_lines
-from takeaways_daemon.settings import TaskKind
+from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.tasks import Task
 
 ALL: list[TaskKind] = ["fix", "complete", "docstring", "types", "explain"]

@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule
 
 from takeaways_daemon.history import maintenance
-from takeaways_daemon.history.records import OUTCOMES, HistoryRecord
+from takeaways_daemon.history.records import HistoryRecord
 from takeaways_daemon.history.store import HistoryStore
+from takeaways_daemon.kinds import OUTCOMES
 
 KINDS = ["fix", "complete", "docstring", "explain"]
 WORDS = st.sampled_from(["alpha", "Beta", "gamma", "DELTA", "ünïcode", "x\ny"])

@@ -9,6 +9,7 @@ import pytest
 
 from takeaways_daemon import few_shot, prompt_format
 from takeaways_daemon.errors import MalformedAnswer
+from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.prompt_format import (
     INSTRUCTION_HEADER,
     RESPONSE_HEADER,
@@ -23,7 +24,6 @@ from takeaways_daemon.prompt_format import (
     render_prompt,
     render_task_input,
 )
-from takeaways_daemon.settings import TaskKind
 from takeaways_daemon.tasks import Task
 
 KINDS: tuple[TaskKind, ...] = get_args(TaskKind)

@@ -7,9 +7,9 @@ import ast
 import pytest
 
 from takeaways_daemon.errors import PatchRejected
+from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.patches import sha256_text
 from takeaways_daemon.prompt_format import Answer
-from takeaways_daemon.settings import TaskKind
 from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.suggestions import Suggestion
 from takeaways_daemon.tasks import Task

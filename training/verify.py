@@ -18,7 +18,7 @@ from takeaways_daemon import prompt_format
 from takeaways_daemon.errors import TakeawaysError
 
 if TYPE_CHECKING:
-    from takeaways_daemon.settings import TaskKind
+    from takeaways_daemon.kinds import TaskKind
 
 MIN_AGREEMENT = 0.95
 _SNIPPETS: tuple[tuple[TaskKind, str], ...] = (

@@ -6,7 +6,7 @@ search box asks again after a short pause, so a fast typist sends one query, not
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -17,7 +17,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from takeaways_daemon.api_client import ApiError
-from takeaways_daemon.settings import TaskKind
+from takeaways_daemon.kinds import OUTCOMES, TASK_KINDS
 from tui.daemon_link import LINK_ERRORS
 from tui.display_text import age_text, clean, inert, kind_text, location, one_line
 from tui.key_bindings import BACK_VISIBLE, HISTORY, to_bindings
@@ -26,8 +26,8 @@ from tui.measured_table import MeasuredTable
 if TYPE_CHECKING:
     from tui.app import TakeawaysApp
 
-KINDS = (None, *get_args(TaskKind))
-OUTCOMES = (None, "open", "accepted", "rejected", "ignored", "stale")
+KIND_FILTERS = (None, *TASK_KINDS)
+OUTCOME_FILTERS = (None, *OUTCOMES)
 OUTCOME_STYLES = {"accepted": "green", "rejected": "red", "stale": "yellow", "ignored": "dim"}
 PAGE = 200
 SEARCH_PAUSE_S = 0.25
@@ -157,12 +157,14 @@ class HistoryScreen(Screen[None]):
         self.query_one("#history-search", Input).focus()
 
     def action_history_kind(self) -> None:
-        self.kind = KINDS[(KINDS.index(self.kind) + 1) % len(KINDS)]
+        self.kind = KIND_FILTERS[(KIND_FILTERS.index(self.kind) + 1) % len(KIND_FILTERS)]
         self._show_filters(None)
         self.search()
 
     def action_history_outcome(self) -> None:
-        self.outcome = OUTCOMES[(OUTCOMES.index(self.outcome) + 1) % len(OUTCOMES)]
+        self.outcome = OUTCOME_FILTERS[
+            (OUTCOME_FILTERS.index(self.outcome) + 1) % len(OUTCOME_FILTERS)
+        ]
         self._show_filters(None)
         self.search()
 

@@ -14,11 +14,10 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query
 
 from takeaways_daemon.history.errors import HistoryError
-from takeaways_daemon.history.records import Outcome
 from takeaways_daemon.history.stats import history_stats
 from takeaways_daemon.history.store import HistoryStore
+from takeaways_daemon.kinds import Outcome, TaskKind
 from takeaways_daemon.service import DaemonService
-from takeaways_daemon.settings import TaskKind
 
 
 def history_router(service: DaemonService) -> APIRouter:

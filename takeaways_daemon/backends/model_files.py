@@ -6,6 +6,7 @@ from pathlib import Path
 
 from takeaways_daemon import locations
 from takeaways_daemon.errors import BackendUnavailable
+from takeaways_daemon.model_identity import PACKAGED_BASE_LABEL, ModelIdentity
 from takeaways_daemon.settings import EmbeddedSettings
 
 PACKAGED_BASE_NAME = "gemma-3-270m-q4_k_m.gguf"
@@ -40,5 +41,5 @@ def resolve_embedded_model(settings: EmbeddedSettings) -> tuple[Path, str]:
         return path, path.stem
     built = locations.built_model_path()
     if built.is_file():
-        return built, "takeaways"
-    return packaged_base_model(), "gemma-3-270m (packaged base)"
+        return built, ModelIdentity.built().name
+    return packaged_base_model(), PACKAGED_BASE_LABEL

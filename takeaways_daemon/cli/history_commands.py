@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from takeaways_daemon.kinds import OUTCOMES, TASK_KINDS
+
 if TYPE_CHECKING:
     from takeaways_daemon.history.store import HistoryStore
 
-KINDS = click.Choice(["fix", "complete", "docstring", "types", "explain"])
-OUTCOMES = click.Choice(["open", "accepted", "rejected", "ignored", "stale"])
+KINDS = click.Choice(TASK_KINDS)
+OUTCOMES_CHOICE = click.Choice(OUTCOMES)
 
 
 def _open_store(*, create: bool = False) -> HistoryStore:
@@ -82,7 +84,7 @@ def _print_rows(filters: dict[str, Any], limit: int, as_json: bool) -> None:
 
 FILTER_OPTIONS = [
     click.option("--kind", type=KINDS, help="Only this kind."),
-    click.option("--outcome", type=OUTCOMES, help="Only this outcome."),
+    click.option("--outcome", type=OUTCOMES_CHOICE, help="Only this outcome."),
     click.option(
         "--project", type=click.Path(file_okay=False, path_type=Path), help="Only this project."
     ),

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
+from takeaways_daemon.kinds import TASK_KINDS
+
 if TYPE_CHECKING:
-    from takeaways_daemon.settings import TaskKind
+    from takeaways_daemon.kinds import TaskKind
 
 
 @click.command()
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="Print the stable JSON shape.")
 @click.option(
     "--kind", "kinds", multiple=True,
-    type=click.Choice(["fix", "complete", "docstring", "types", "explain"]),
+    type=click.Choice(TASK_KINDS),
     help="Task kinds to run (repeatable); default: the configured automatic kinds.",
 )  # fmt: skip
 @click.option(

@@ -20,7 +20,7 @@ from takeaways_daemon.context.python_definitions import (
     definitions,
     enclosing_definition,
 )
-from takeaways_daemon.settings import TaskKind
+from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.tasks import Task
 
 Lines = tuple[int, int]

@@ -19,8 +19,9 @@ from typing import Any
 from takeaways_daemon.engine import SuggestionEngine
 from takeaways_daemon.history.background_writer import BackgroundWriter
 from takeaways_daemon.history.maintenance import apply_retention
-from takeaways_daemon.history.records import HistoryRecord, Outcome
+from takeaways_daemon.history.records import HistoryRecord
 from takeaways_daemon.history.store import HistoryStore
+from takeaways_daemon.kinds import Outcome
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.settings import HistorySettings
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal
+from typing import Any
 
-Outcome = Literal["open", "accepted", "rejected", "ignored", "stale"]
-OUTCOMES: tuple[Outcome, ...] = ("open", "accepted", "rejected", "ignored", "stale")
+from takeaways_daemon.kinds import Outcome
+
 # Sealed fields, grouped by when they are needed: lists read `summary`, `show` also `detail`.
 SUMMARY_FIELDS = (
     "project", "path", "start_line", "end_line", "title", "explanation", "diff", "backend",

@@ -15,7 +15,7 @@ import textwrap
 from typing import TYPE_CHECKING, Any, get_args
 
 from takeaways_daemon import prompt_format
-from takeaways_daemon.settings import TaskKind
+from takeaways_daemon.kinds import TaskKind
 from training.data.alpaca_record import AlpacaRecord
 
 if TYPE_CHECKING:

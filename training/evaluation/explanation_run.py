@@ -11,8 +11,8 @@ from typing import Any
 from tqdm import tqdm
 
 from takeaways_daemon import prompt_format
-from takeaways_daemon.engine import TUNED_MODEL_NAMES
 from takeaways_daemon.errors import MalformedAnswer
+from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.sanitize import strip_control
 from training.evaluation.benchmark_run import machine_description
 from training.evaluation.explanation_judge import judge
@@ -30,8 +30,7 @@ from training.evaluation.results_store import RunStore
 
 def explain_prompt(item: ExplainItem, model_label: str) -> str:
     """The daemon's explain prompt, with its worked example for models not tuned on the format."""
-    tuned = model_label.split(":")[0].split(" ")[0] in TUNED_MODEL_NAMES
-    return item.task().prompt(few_shot=not tuned)
+    return item.task().prompt(few_shot=ModelIdentity.named(model_label).wants_few_shot())
 
 
 def run_explanations(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from takeaways_daemon.settings import TaskKind
+from takeaways_daemon.kinds import TaskKind
 from training.data.alpaca_record import AlpacaRecord
 from training.data.errors import DataError
 from training.data.mining.functions import functions_in, read_source

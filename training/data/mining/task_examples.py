@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from takeaways_daemon import prompt_format
 from takeaways_daemon.context.task_planner import plan_file_tasks
-from takeaways_daemon.settings import TaskKind
+from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.tasks import Task
 from training.data.alpaca_record import AlpacaRecord
 from training.data.mining import describe
