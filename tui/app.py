@@ -22,6 +22,7 @@ from textual.binding import BindingType
 from textual.screen import Screen
 
 from takeaways_daemon.errors import TakeawaysError
+from takeaways_daemon.history import session_keyring
 from takeaways_daemon.settings import Settings, load_settings
 from tui.daemon_link import DaemonLink
 from tui.display_text import clean
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.path.is_dir():
         sys.exit(f"takeaways-tui: {args.path} is not a folder; give the project's folder")
+    session_keyring.adopt()
     try:
         app = TakeawaysApp(args.path)
     except TakeawaysError as error:

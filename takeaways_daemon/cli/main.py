@@ -45,8 +45,11 @@ for module in (
 def main() -> None:
     """Run the CLI; library errors become `takeaways: …` and an exit code, never a traceback."""
     from takeaways_daemon.errors import TakeawaysError
+    from takeaways_daemon.history import session_keyring
 
     try:
+        # A keyring `make run` started on a headless machine serves commands typed elsewhere too.
+        session_keyring.adopt()
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
