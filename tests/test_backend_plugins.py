@@ -94,7 +94,8 @@ class TestChosenAndConfigured:
         self, mine_installed: Path, isolated_home: Path
     ) -> None:
         config = _write_config(
-            isolated_home, '[backend]\nprefer = ["mine"]\n[backend.mine]\nmodel = "m"\ngreting = 1\n'
+            isolated_home,
+            '[backend]\nprefer = ["mine"]\n[backend.mine]\nmodel = "m"\ngreting = 1\n',
         )
         supervisor = BackendSupervisor(load_settings())
 
@@ -168,5 +169,7 @@ def test_config_show_lists_a_plugins_section(isolated_home: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     lines = {line.split()[0]: line for line in result.stdout.splitlines() if line.strip()}
-    assert lines["backend.mine.greeting"].split(maxsplit=1)[1] == f'"hi from mine"  [file ({config})]'
+    assert (
+        lines["backend.mine.greeting"].split(maxsplit=1)[1] == f'"hi from mine"  [file ({config})]'
+    )
     assert lines["backend.prefer"].split()[1:3] == ['["mine",', '"embedded"]']

@@ -383,8 +383,7 @@ class TestChat:
         system, example, answer, task = (m.content for m in FIX_TASK.messages(few_shot=True))
 
         assert FIX_TASK.prompt(few_shot=True) == (
-            f"{system}\n\n{example}\n\n{RESPONSE_HEADER}{answer}\n\n"
-            f"{task}\n\n{RESPONSE_HEADER}"
+            f"{system}\n\n{example}\n\n{RESPONSE_HEADER}{answer}\n\n{task}\n\n{RESPONSE_HEADER}"
         )
         assert [(m.role, m.content) for m in FIX_TASK.messages()] == [
             ("system", SYSTEM_PROMPT),
@@ -407,7 +406,9 @@ class TestChat:
     def test_message_chunks_are_concatenated_and_final_counts_kept(
         self, httpserver_ipv4: HTTPServer
     ):
-        body = ndjson(chat_chunk("Title: Add"), chat_chunk(""), chat_chunk(" the colon"), CHAT_FINAL)
+        body = ndjson(
+            chat_chunk("Title: Add"), chat_chunk(""), chat_chunk(" the colon"), CHAT_FINAL
+        )
         httpserver_ipv4.expect_oneshot_request("/api/chat").respond_with_data(
             body, content_type=NDJSON
         )

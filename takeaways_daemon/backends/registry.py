@@ -77,9 +77,7 @@ class BackendRegistry:
         available = self.names()
         close = difflib.get_close_matches(name, available, n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        return (
-            f"{what}, but no such backend is installed (available: {', '.join(available)}){hint}"
-        )
+        return f"{what}, but no such backend is installed (available: {', '.join(available)}){hint}"
 
 
 def default_registry() -> BackendRegistry:
