@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 from importlib.metadata import entry_points
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from takeaways_daemon.backends.base import Backend
 from takeaways_daemon.errors import ConfigError
@@ -65,12 +65,14 @@ class BackendRegistry:
         backend = self.get(name)
         given = settings.backend.section(name)
         if isinstance(given, backend.Options):
-            options = given
-        else:
-            try:
-                options = backend.Options.model_validate(given)
-            except ValidationError as error:
-                raise invalid_settings(error, section=f"backend.{name}") from None
+            return backend.create(given, settings)
+        if isinstance(given, BaseModel):
+            # A plugin took over a built-in name: its own Options read what the user wrote.
+            given = given.model_dump(exclude_unset=True)
+        try:
+            options = backend.Options.model_validate(given)
+        except ValidationError as error:
+            raise invalid_settings(error, section=f"backend.{name}") from None
         return backend.create(options, settings)
 
     def _unknown(self, name: str, what: str) -> str:
