@@ -8,10 +8,11 @@ model is scripted, so each test states exactly what the model said.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -29,7 +30,6 @@ from tests.plugins.install import install_plugin
 if TYPE_CHECKING:
     from takeaways_scripted import ScriptedBackend
 
-T = TypeVar("T")
 BROKEN = "def greet(name)\n    print('hi', name)\n"
 BROKEN_AGAIN = "def greet(name)\n    print('hello', name)\n"
 FIXED_CODE = "def greet(name):\n    print('hi', name)"
@@ -69,30 +69,30 @@ def scripted_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     )  # fmt: skip
 
 
-@pytest.fixture
-def run_rig(
-    scripted_installed: Path, tmp_path: Path
-) -> Callable[..., Callable[[Callable[[Rig], Awaitable[T]]], T]]:
-    """Run a scenario on a fresh rig in its own event loop; keyword arguments are settings."""
+Scenario = Callable[[Rig], Awaitable[None]]
 
-    def with_settings(**sections: Any) -> Callable[[Callable[[Rig], Awaitable[T]]], T]:
+
+@pytest.fixture
+def run_rig(scripted_installed: Path, tmp_path: Path) -> Callable[..., Callable[[Scenario], None]]:
+    """`run_rig(**settings)(scenario)`: the scenario on a fresh rig in its own event loop."""
+
+    def with_settings(**sections: Any) -> Callable[[Scenario], None]:
         backend = {"prefer": ["scripted"], **sections.pop("backend", {})}
         settings = Settings(backend=backend, **sections)
         root = tmp_path / "project"
         root.mkdir(exist_ok=True)
 
-        def run(scenario: Callable[[Rig], Awaitable[T]]) -> T:
-            async def main() -> T:
+        def run(scenario: Scenario) -> None:
+            async def main() -> None:
                 rig = Rig(root, settings)
                 try:
-                    if not backend.get("scripted", {}).get("unavailable"):
-                        selected = await rig.supervisor.select()
-                        rig.backend = selected
-                    return await scenario(rig)
+                    with contextlib.suppress(BackendUnavailable):  # a test may script that
+                        rig.backend = cast("ScriptedBackend", await rig.supervisor.select())
+                    await scenario(rig)
                 finally:
                     await rig.supervisor.close()
 
-            return asyncio.run(main())
+            asyncio.run(main())
 
         return run
 
