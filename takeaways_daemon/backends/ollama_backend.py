@@ -46,7 +46,7 @@ StreamPart = GenerateResponse | ChatResponse
 
 
 def generate_options(request: GenerationRequest) -> dict[str, Any]:
-    """The `options` object of an `/api/generate` body for this request.
+    """The `options` object of a request body (`/api/generate` and `/api/chat` alike).
 
     >>> generate_options(GenerationRequest(prompt="p", stop=("###",), seed=3))["stop"]
     ['###']
