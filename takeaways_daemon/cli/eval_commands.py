@@ -69,7 +69,7 @@ def _run_code_benchmark(benchmark: str, problems: list[Any], **options: Any) -> 
     from training.evaluation.model_runner import Decoding, open_model
     from training.evaluation.reports import write_report
     from training.evaluation.results_store import RunStore
-    from training.evaluation.sandbox import UNSAFE_WARNING, Sandbox
+    from takeaways_daemon.sandbox import UNSAFE_WARNING, Sandbox
 
     model, samples_file = options["model"], options["samples_file"]
     if not model and not samples_file:

@@ -21,7 +21,7 @@ from training.evaluation.parallel_execution import execute_all
 from training.evaluation.pass_at_k import mean_pass_at_k
 from training.evaluation.problems import Problem, truncate_at_stop
 from training.evaluation.results_store import RunStore
-from training.evaluation.sandbox import Sandbox
+from takeaways_daemon.sandbox import Sandbox
 
 SAMPLE_SEED = 1234
 """Sample i of a task is decoded with seed SAMPLE_SEED + i, so sampled runs are repeatable."""
