@@ -124,7 +124,7 @@ def _relative(path: Path, root: Path) -> Path | None:
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in a path from an untrusted traceback
         return None
 
 
