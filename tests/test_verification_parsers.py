@@ -57,9 +57,9 @@ class TestLastFailed:
 
 
 class TestRuffJson:
-    @given(any_text)
-    def test_never_crashes(self, text: str) -> None:
-        for diagnostic in parse_ruff_json(text, "a.py"):
+    @given(any_text, st.text())
+    def test_never_crashes(self, text: str, source: str) -> None:
+        for diagnostic in parse_ruff_json(text, "a.py", source):
             assert diagnostic.code in BUG_RULES and diagnostic.line >= 1
 
     def test_keeps_bug_rules_and_drops_style_and_syntax(self) -> None:

@@ -11,7 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from takeaways_daemon.errors import TakeawaysError
@@ -70,14 +70,18 @@ class Diagnostic:
     col: int
     code: str
     message: str
+    snippet: str = field(default="", compare=False)
+    """The flagged source text (its first line), e.g. the undefined name itself."""
 
     def describe(self) -> str:
         """`F821 Undefined name `totl` (line 3)`: the diagnostic in one line."""
         return f"{self.code} {self.message} (line {self.line})"
 
 
-def parse_ruff_json(text: str, path: str) -> list[Diagnostic]:
+def parse_ruff_json(text: str, path: str, source: str = "") -> list[Diagnostic]:
     """The bug-rule findings in ruff's `--output-format json` output; anything malformed is dropped.
+
+    `source`, the text ruff checked, gives each finding its snippet.
 
     >>> parse_ruff_json('[{"code": "F821", "message": "Undefined name `x`",'
     ...                 ' "location": {"row": 2, "column": 5}}]', "a.py")
@@ -89,6 +93,7 @@ def parse_ruff_json(text: str, path: str) -> list[Diagnostic]:
         return []
     if not isinstance(items, list):
         return []
+    lines = source.splitlines()
     found = []
     for item in items:
         if not isinstance(item, dict) or item.get("code") not in BUG_RULES:
@@ -99,8 +104,20 @@ def parse_ruff_json(text: str, path: str) -> list[Diagnostic]:
         line, col = location.get("row"), location.get("column")
         if type(line) is not int or type(col) is not int or line < 1:
             continue
-        found.append(Diagnostic(path, line, col, str(item["code"]), message))
+        snippet = _snippet(lines, line, col, item.get("end_location"))
+        found.append(Diagnostic(path, line, col, str(item["code"]), message, snippet))
     return found
+
+
+def _snippet(lines: list[str], line: int, col: int, end: object) -> str:
+    """The source text from (line, col) to `end` (ruff's 1-based columns), cut at the line's end."""
+    if line > len(lines):
+        return ""
+    text = lines[line - 1]
+    stop = len(text)
+    if isinstance(end, dict) and end.get("row") == line and type(end.get("column")) is int:
+        stop = min(stop, max(col, end["column"]) - 1)
+    return text[max(col, 1) - 1 : stop]
 
 
 def ruff_binary() -> str:
@@ -137,4 +154,4 @@ def find_diagnostics(text: str, path: str, *, project_root: Path | None = None) 
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise DiagnosticsUnavailable(f"ruff failed on {path}: {last}")
-    return parse_ruff_json(done.stdout, path)
+    return parse_ruff_json(done.stdout, path, text)

@@ -124,14 +124,20 @@ def _changed_line_numbers(original: str, candidate: str) -> set[int]:
 def _introduced(
     before: list[Diagnostic], after: list[Diagnostic], original: str, candidate: str
 ) -> Diagnostic | None:
-    """A bug diagnostic on a line the candidate changed that the original did not have."""
+    """A bug diagnostic on a line the candidate changed, about code the original did not have.
+
+    A finding whose flagged text already was in the original (say `basket=[]` on the line whose
+    missing colon was fixed) was there before, even where ruff could not see it in a broken file.
+    """
     known = Counter((d.code, d.message) for d in before)
     changed = _changed_line_numbers(original, candidate)
     for diagnostic in after:
         key = (diagnostic.code, diagnostic.message)
         if known[key] > 0:
             known[key] -= 1
-        elif diagnostic.line in changed:
+        elif diagnostic.line in changed and not (
+            diagnostic.snippet and diagnostic.snippet in original
+        ):
             return diagnostic
     return None
 
