@@ -38,7 +38,7 @@ def discount(amount, percent):
 '''
 CALC_FIXED = CALC.replace("prices[1:]", "prices")
 
-TEST_CALC = '''\
+TEST_CALC = """\
 from calc import discount, total
 
 
@@ -52,7 +52,7 @@ def test_discount():
 
 def test_total_of_nothing():
     assert total([]) == 0
-'''
+"""
 
 CONFTEST = "# Puts the project root on sys.path, as plain `pytest` needs for `import calc`.\n"
 

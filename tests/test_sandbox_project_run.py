@@ -29,7 +29,7 @@ from tests.sample_project import (
 
 HOST_CANARY_NAME = f".takeaways-sandbox-canary-{uuid.uuid4().hex[:8]}"
 
-HOSTILE = f'''\
+HOSTILE = f"""\
 import os, socket, subprocess, sys, time
 from pathlib import Path
 
@@ -62,7 +62,7 @@ def test_writes_its_own_home():
 
 def test_writes_the_project():
     Path(__file__).with_name("written.txt").write_text("escaped")
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -225,7 +225,9 @@ class TestNoSandbox:
         with world_readable_folder("takeaways-no-bwrap-") as outside:
             outside.chmod(0o777)
             witness = outside / "ran"
-            spy = f"from pathlib import Path\n\ndef test_spy():\n    Path({str(witness)!r}).touch()\n"
+            spy = (
+                f"from pathlib import Path\n\ndef test_spy():\n    Path({str(witness)!r}).touch()\n"
+            )
             box = ProjectSandbox(project, bwrap=outside / "missing" / "bwrap")
             state = box.state()
             assert not state.available and state.bwrap is None

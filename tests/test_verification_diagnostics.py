@@ -12,7 +12,7 @@ from takeaways_daemon.verification.diagnostics import (
 )
 from takeaways_daemon.verification.verdict import SyntaxEvidence, Verdict, verify_candidate
 
-ORDERS = '''\
+ORDERS = """\
 import os
 
 
@@ -24,7 +24,7 @@ def order_total(items, tax=0.2):
 def add_item(item, basket=[]):
     basket.append(item)
     return basket
-'''
+"""
 
 
 @pytest.fixture

@@ -73,7 +73,14 @@ sys.stderr.flush()
 os._exit(int(code))
 """
 )
-_PYTEST_OPTIONS = ("-p", "no:cacheprovider", "-q", "--tb=long", "-o", "console_output_style=classic")
+_PYTEST_OPTIONS = (
+    "-p",
+    "no:cacheprovider",
+    "-q",
+    "--tb=long",
+    "-o",
+    "console_output_style=classic",
+)
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,10 @@ class ProjectSandbox:
             scratch = Path(folder)
             with contextlib.ExitStack() as files:
                 sources = [
-                    (self._inside(relative), _data_file(files, scratch / f"candidate-{index}", text))
+                    (
+                        self._inside(relative),
+                        _data_file(files, scratch / f"candidate-{index}", text),
+                    )
                     for index, (relative, text) in enumerate((replacements or {}).items())
                 ]
                 out = files.enter_context(open(scratch / "output", "wb"))

@@ -83,10 +83,11 @@ def parse_reports(lines: Iterable[str]) -> dict[str, TestReport]:
     """
     reports: dict[str, TestReport] = {}
     for line in lines:
-        event = _event(line)
-        if event is None:
+        parsed = _event(line)
+        if parsed is None:
             continue
-        node, when, outcome = event["node"], event["when"], event.get("outcome")
+        node, when, event = parsed
+        outcome = event.get("outcome")
         earlier = reports.get(node)
         if when == "start":
             if earlier is None:
@@ -99,17 +100,18 @@ def parse_reports(lines: Iterable[str]) -> dict[str, TestReport]:
     return reports
 
 
-def _event(line: str) -> dict[str, object] | None:
-    """The event on one line, if it is a JSON object with a string node id and phase."""
+def _event(line: str) -> tuple[str, str, dict[str, object]] | None:
+    """The node id, phase and event on one line, if it is a JSON object holding both strings."""
     try:
         event = json.loads(line)
     except (ValueError, RecursionError):
         return None
     if not isinstance(event, dict):
         return None
-    if not isinstance(event.get("node"), str) or not isinstance(event.get("when"), str):
+    node, when = event.get("node"), event.get("when")
+    if not isinstance(node, str) or not isinstance(when, str):
         return None
-    return event
+    return node, when, event
 
 
 def _phase_report(node: str, when: str, outcome: str, event: dict[str, object]) -> TestReport:

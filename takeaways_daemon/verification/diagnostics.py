@@ -83,9 +83,11 @@ def parse_ruff_json(text: str, path: str, source: str = "") -> list[Diagnostic]:
 
     `source`, the text ruff checked, gives each finding its snippet.
 
-    >>> parse_ruff_json('[{"code": "F821", "message": "Undefined name `x`",'
-    ...                 ' "location": {"row": 2, "column": 5}}]', "a.py")
-    [Diagnostic(path='a.py', line=2, col=5, code='F821', message='Undefined name `x`')]
+    >>> [found] = parse_ruff_json('[{"code": "F821", "message": "Undefined name `x`",'
+    ...     ' "location": {"row": 2, "column": 9}, "end_location": {"row": 2, "column": 10}}]',
+    ...     "a.py", "y = 1\\nz = y + x\\n")
+    >>> found.describe(), found.snippet
+    ('F821 Undefined name `x` (line 2)', 'x')
     """
     try:
         items = json.loads(text)

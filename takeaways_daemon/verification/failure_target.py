@@ -141,9 +141,10 @@ def _statement_at(tree: ast.Module, line: int) -> ast.stmt | None:
     """The innermost simple (non-compound) statement spanning `line`."""
     found: ast.stmt | None = None
     for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and node.lineno <= line <= (node.end_lineno or node.lineno):
-            if not hasattr(node, "body"):
-                found = node
+        if not isinstance(node, ast.stmt) or hasattr(node, "body"):
+            continue
+        if node.lineno <= line <= (node.end_lineno or node.lineno):
+            found = node
     return found
 
 
@@ -184,7 +185,9 @@ def _imports(tree: ast.Module, module: str) -> dict[str, str]:
             base = _absolute(node, module)
             for alias in node.names:
                 if alias.name != "*":
-                    bound[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+                    bound[alias.asname or alias.name] = (
+                        f"{base}.{alias.name}" if base else alias.name
+                    )
     return bound
 
 
