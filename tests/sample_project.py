@@ -82,8 +82,11 @@ def make_venv(venv: Path) -> Path:
             shutil.copytree(origin.parent, site_packages / name, ignore=_no_bytecode)
         else:
             shutil.copy2(origin, site_packages / origin.name)
+    # Bytecode now, as installing packages does; the sandbox's read-only venv could not add it.
+    python = venv / "bin" / "python"
+    subprocess.run([str(python), "-m", "compileall", "-q", str(site_packages)], check=True)
     _make_readable(venv)
-    return venv / "bin" / "python"
+    return python
 
 
 def write_project(root: Path, files: dict[str, str]) -> None:

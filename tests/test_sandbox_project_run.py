@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from takeaways_daemon.sandbox import ProjectSandbox, SandboxUnavailable, TestRun, find_interpreter
+from takeaways_daemon.verification.test_failures import collect_failures
 from tests.sample_project import (
     CALC,
     CALC_FIXED,
@@ -154,6 +155,13 @@ class TestContainment:
         assert time.monotonic() - started < 3 + 5, "the wall-clock limit did not hold"
         assert result.status == "timeout" and "timed out after 3 s" in result.error
         assert result.reports["tests/test_hostile.py::test_hangs"].outcome == "unfinished"
+        failures, _ = collect_failures(box, ["tests/test_hostile.py::test_hangs"], timeout_s=2)
+        assert [(f.node_id, f.message) for f in failures] == [
+            (
+                "tests/test_hostile.py::test_hangs",
+                "timed out after 2 s; killed with every process it started",
+            )
+        ]
 
     def test_a_forked_daemon_dies_with_the_run(self, box: ProjectSandbox, marker: str) -> None:
         result = run(box, "tests/test_hostile.py::test_forks_a_daemon_and_passes", marker)
