@@ -99,7 +99,9 @@ class TestOtherEvidence:
         )  # fmt: skip
         assert verdict == Verdict(True, "parses; was: line 9: expected ':'")
 
-    def test_no_evidence_means_nothing_to_check(self, project: Path) -> None:
-        candidate = ORDERS + "\n\ndef count(items):\n    return len(items)\n"
+    def test_no_evidence_means_nothing_to_check_and_no_size_limit(self, project: Path) -> None:
+        """A completion (no evidence) may add far more lines than a fix could."""
+        body = "".join(f"    n_{i} = len(items) + {i}\n" for i in range(30))
+        candidate = ORDERS + f"\n\ndef count(items):\n{body}    return n_29\n"
         verdict = verify_candidate(project, "shop/orders.py", ORDERS, candidate, None)
         assert verdict == Verdict(None, "nothing to check it against")

@@ -14,7 +14,11 @@ import pytest
 
 from takeaways_daemon.sandbox import ProjectSandbox
 from takeaways_daemon.verification.last_failed import read_last_failed
-from takeaways_daemon.verification.test_failures import TestFailure, collect_failures
+from takeaways_daemon.verification.test_failures import (
+    TestFailure,
+    collect_failures,
+    failures_by_target,
+)
 from takeaways_daemon.verification.verdict import TestEvidence, Verdict, verify_candidate
 from tests.sample_project import (
     CALC,
@@ -87,7 +91,8 @@ def failures(box: ProjectSandbox, project: Path) -> dict[str, TestFailure]:
 
 def evidence_for(failures: dict[str, TestFailure], project: Path, symbol: str) -> TestEvidence:
     """The failures pointing at `symbol`, with the other failing tests allowed to keep failing."""
-    mine = tuple(f for f in failures.values() if f.target_symbol == symbol)
+    path = {"total": "calc.py", "last": "seq.py"}[symbol]
+    mine = failures_by_target(list(failures.values()))[(path, symbol)]
     return TestEvidence(mine, frozenset(read_last_failed(project)))
 
 
@@ -118,6 +123,9 @@ class TestEvidenceFromARedRun:
             "seq.py", "last", 2,
         )  # fmt: skip
         assert failures["tests/test_seq.py::test_first_of_empty_is_none"].target_symbol == "first"
+        assert set(failures_by_target(list(failures.values()))) == {
+            ("calc.py", "total"), ("seq.py", "last"), ("seq.py", "first"),
+        }  # fmt: skip
 
 
 class TestCandidates:

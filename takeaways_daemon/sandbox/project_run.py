@@ -132,6 +132,7 @@ class ProjectSandbox:
     ) -> TestRun:
         """Run the pytest node ids or files in `selection`, with `replacements` (path → text).
 
+        An empty selection runs the whole suite, as a bare `pytest` does (`scan --tests`).
         Raises `SandboxUnavailable` (and runs nothing) when bwrap does not work here.
         """
         state = self.state()

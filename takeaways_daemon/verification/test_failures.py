@@ -75,3 +75,18 @@ def collect_failures(
             message = run.error or "did not finish"
             failures.append(TestFailure(report.node_id, message, run.output, None, None, None))
     return failures, run
+
+
+def failures_by_target(
+    failures: Sequence[TestFailure],
+) -> dict[tuple[str, str], tuple[TestFailure, ...]]:
+    """Failures grouped by the (path, symbol) they point at: one fix task per group.
+
+    Failures without a target (a timeout, a failure outside project code) are left out.
+    """
+    groups: dict[tuple[str, str], list[TestFailure]] = {}
+    for failure in failures:
+        if failure.target_path is not None and failure.target_symbol is not None:
+            key = (failure.target_path, failure.target_symbol)
+            groups.setdefault(key, []).append(failure)
+    return {key: tuple(group) for key, group in groups.items()}

@@ -69,7 +69,10 @@ def verify_candidate(
     timeout_s: float = RERUN_TIMEOUT_S,
     allowed_lines: int = CHANGED_LINES_ALLOWED,
 ) -> Verdict:
-    """Re-check `evidence` with `candidate_text` in place of the file at `path` (never written)."""
+    """Re-check `evidence` with `candidate_text` in place of the file at `path` (never written).
+
+    `path` is relative to `project_root` or absolute inside it (else ValueError).
+    """
     root = project_root.resolve()
     relative = _relative(root, Path(path))
     try:
@@ -77,7 +80,8 @@ def verify_candidate(
     except (SyntaxError, ValueError) as error:
         line = getattr(error, "lineno", None)
         return Verdict(False, f"does not parse: line {line}: {getattr(error, 'msg', error)}")
-    stray = too_far(original_text, candidate_text, 1, allowed_lines)
+    # Only a fix has evidence to stay near; a completion or a docstring may add many lines.
+    stray = too_far(original_text, candidate_text, 1, allowed_lines) if evidence else None
     if stray is not None:
         return Verdict(False, f"too far from its evidence: {stray}")
     unavailable = ""
