@@ -11,12 +11,13 @@ import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# The system's Python, which `nobody` can run (the sandbox's user when the tests run as root);
+# a Python under root's 0700 home could not start inside the sandbox.
 SYSTEM_PYTHON = Path("/usr/bin/python3")
 PYTEST_PACKAGES = ("pytest", "_pytest", "pluggy", "iniconfig", "packaging", "pygments", "py")
 
@@ -71,8 +72,7 @@ def world_readable_folder(prefix: str) -> Iterator[Path]:
 def make_venv(venv: Path) -> Path:
     """A real venv of the system Python with pytest copied in; returns its `bin/python`."""
     subprocess.run([str(SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    site_packages = venv / "lib" / version / "site-packages"
+    [site_packages] = (venv / "lib").glob("python3*/site-packages")
     for name in PYTEST_PACKAGES:
         spec = importlib.util.find_spec(name)
         if spec is None or spec.origin is None:
@@ -102,7 +102,7 @@ def run_pytest(root: Path, *args: str, timeout_s: float = 60) -> subprocess.Comp
     """The user's own pytest run, with the project's venv, outside any sandbox (as a user does)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "PYTHON"))}
     return subprocess.run(
-        [str(root / ".venv" / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:randomly", *args],
+        [str(root / ".venv" / "bin" / "python"), "-m", "pytest", "-q", *args],
         cwd=root, capture_output=True, text=True, timeout=timeout_s, env=env, check=False,
     )  # fmt: skip
 
