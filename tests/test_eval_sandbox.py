@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from training.evaluation.sandbox import Execution, Sandbox, SandboxLimits
+from takeaways_daemon.sandbox import Execution, Sandbox, SandboxLimits
 
 LIMITS = SandboxLimits(cpu_s=5, memory_bytes=512 << 20, processes=16, file_bytes=4 << 20)
 TIMEOUT_S = 3.0

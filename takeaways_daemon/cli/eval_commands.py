@@ -65,11 +65,11 @@ def code_benchmark_options(command: Any) -> Any:
 
 def _run_code_benchmark(benchmark: str, problems: list[Any], **options: Any) -> None:
     """Shared body of `eval humaneval` and `eval mbpp`."""
+    from takeaways_daemon.sandbox import UNSAFE_WARNING, Sandbox
     from training.evaluation.benchmark_run import execute_samples, generate_samples, summarize
     from training.evaluation.model_runner import Decoding, open_model
     from training.evaluation.reports import write_report
     from training.evaluation.results_store import RunStore
-    from training.evaluation.sandbox import UNSAFE_WARNING, Sandbox
 
     model, samples_file = options["model"], options["samples_file"]
     if not model and not samples_file:

@@ -16,12 +16,12 @@ from typing import Any
 
 from tqdm import tqdm
 
+from takeaways_daemon.sandbox import Sandbox
 from training.evaluation.model_runner import Decoding, ModelRunner
 from training.evaluation.parallel_execution import execute_all
 from training.evaluation.pass_at_k import mean_pass_at_k
 from training.evaluation.problems import Problem, truncate_at_stop
 from training.evaluation.results_store import RunStore
-from training.evaluation.sandbox import Sandbox
 
 SAMPLE_SEED = 1234
 """Sample i of a task is decoded with seed SAMPLE_SEED + i, so sampled runs are repeatable."""

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TypeVar
 
-from training.evaluation.sandbox import Execution, Sandbox
+from takeaways_daemon.sandbox import Execution, Sandbox
 
 Key = TypeVar("Key")
 
