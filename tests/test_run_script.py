@@ -13,14 +13,14 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from takeaways_daemon.history import session_keyring
 from takeaways_daemon.runtime_files import ProjectFiles
+from tests.tmux_pane import TmuxPane
 
 pytestmark = [
     pytest.mark.model,
@@ -29,37 +29,6 @@ pytestmark = [
 REPO = Path(__file__).resolve().parents[1]
 PASSPHRASE = "planted-Passphrase-4711"
 CLI = Path(sys.executable).with_name("takeaways")
-
-
-class Pane:
-    """One tmux pane on a private server."""
-
-    def __init__(self, socket: Path) -> None:
-        self.socket = socket
-
-    def tmux(self, *args: str) -> str:
-        result = subprocess.run(
-            ["tmux", "-S", str(self.socket), "-f", "/dev/null", *args],
-            capture_output=True, text=True, timeout=10, check=True,
-        )  # fmt: skip
-        return result.stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "run")
-
-    def wait_for(self, condition: Callable[[str], bool], timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            shown = self.screen()
-            if condition(shown):
-                return shown
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not on screen within {timeout} s:\n{shown}")
-            time.sleep(0.25)
-
-    def type_line(self, text: str) -> None:
-        self.tmux("send-keys", "-t", "run", "-l", text)
-        self.tmux("send-keys", "-t", "run", "Enter")
 
 
 def _processes_holding(secret: bytes) -> list[str]:
@@ -87,7 +56,7 @@ def project(tmp_path: Path, use_base_model: Path, monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.fixture
-def pane(tmp_path: Path, project: Path) -> Iterator[Pane]:
+def pane(tmp_path: Path, project: Path) -> Iterator[TmuxPane]:
     # Only what a user's shell would have: no bus address, so no Secret Service is reachable.
     passed = {
         name: value
@@ -98,12 +67,12 @@ def pane(tmp_path: Path, project: Path) -> Iterator[Pane]:
     script = shlex.quote(str(REPO / "scripts" / "run.sh"))
     run = f"env -i {assignments} {script} {shlex.quote(str(project))}"
     command = f"{run}; echo run.sh exited $?; sleep 600"
-    pane = Pane(tmp_path / "tmux.sock")
-    pane.tmux("new-session", "-d", "-s", "run", "-x", "120", "-y", "40", command)
+    pane = TmuxPane(tmp_path / "tmux.sock", "run")
+    pane.start(command)
     try:
         yield pane
     finally:
-        subprocess.run(["tmux", "-S", str(pane.socket), "kill-server"], capture_output=True)
+        pane.kill_server()
         if ProjectFiles(project).is_locked():
             subprocess.run(
                 [sys.executable, "-m", "takeaways_daemon", "stop", str(project)],
@@ -113,7 +82,7 @@ def pane(tmp_path: Path, project: Path) -> Iterator[Pane]:
 
 
 def test_run_script_keeps_the_passphrase_out_of_every_process_and_the_keyring_outlives_the_tui(
-    project: Path, pane: Pane
+    project: Path, pane: TmuxPane
 ) -> None:
     shown = pane.wait_for(lambda shown: "Login keyring passphrase:" in shown, timeout=60)
     assert "Creating a login keyring" in shown  # first use: it will ask twice
@@ -124,16 +93,10 @@ def test_run_script_keeps_the_passphrase_out_of_every_process_and_the_keyring_ou
     assert _processes_holding(PASSPHRASE.encode()) == []
 
     # Quit, keeping the daemon: it keeps the keyring, and so does a command in another shell.
-    pane.tmux("send-keys", "-t", "run", "q")
+    pane.keys("q")
     pane.wait_for(lambda shown: "Stop it as well?" in shown, timeout=10)
-    pane.tmux("send-keys", "-t", "run", "n")
-    deadline = time.monotonic() + 30
-    while (
-        "takeaways-tui"
-        in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    ):
-        assert time.monotonic() < deadline, pane.screen()
-        time.sleep(0.25)
+    pane.keys("n")
+    pane.wait_for(lambda shown: "run.sh exited 0" in shown, timeout=30)
     assert ProjectFiles(project).is_locked(), "the daemon should still run"
     shell = {
         name: value for name, value in os.environ.items() if name != "DBUS_SESSION_BUS_ADDRESS"

@@ -16,6 +16,7 @@ import pytest
 
 from takeaways_daemon.history import session_keyring
 from takeaways_daemon.history.data_key import KeyringKeyStore
+from tests.tmux_pane import process_alive
 
 pytestmark = pytest.mark.skipif(
     shutil.which("gnome-keyring-daemon") is None, reason="gnome-keyring is not installed"
@@ -28,14 +29,6 @@ def no_session_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(session_keyring.BUS_VARIABLE, raising=False)
     yield
     session_keyring.stop()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def _secrets(address: str, monkeypatch: pytest.MonkeyPatch) -> KeyringKeyStore:
@@ -57,7 +50,7 @@ def test_the_keyring_lives_under_takeaways_home_and_keeps_secrets_across_restart
     record = session_keyring.runtime_folder() / "bus"
     assert record.stat().st_mode & 0o777 == 0o600
     assert session_keyring.stop()
-    assert not any(_alive(pid) for pid in first.pids)
+    assert not any(process_alive(pid) for pid in first.pids)
 
     second = session_keyring.start(PASSPHRASE)
     assert _secrets(second.address, monkeypatch).get("data-key") == b"\x01\x02secret"
@@ -74,7 +67,7 @@ def test_a_wrong_passphrase_is_named_and_leaves_nothing_running(
         session_keyring.start(b"not the passphrase")
     assert session_keyring.running() is None
     for line in os.popen("ps -eo pid,args").read().splitlines():
-        assert str(session_keyring.runtime_folder()) not in line
+        assert str(session_keyring.socket_folder()) not in line
 
 
 def test_running_keyring_is_reused_and_adopted_only_without_a_session_bus(
@@ -97,4 +90,20 @@ def test_a_recorded_pid_that_is_not_our_service_is_never_signalled(
     record = session_keyring.runtime_folder() / "bus"
     record.write_text(f"unix:path=/nowhere\n{os.getpid()}\n")
     assert session_keyring.stop()
-    assert _alive(os.getpid())
+    assert process_alive(os.getpid())
+
+
+def test_a_planted_link_in_place_of_the_socket_folder_is_refused(
+    isolated_home: Path, no_session_bus: None, tmp_path: Path
+) -> None:
+    folder = session_keyring.socket_folder()
+    folder.rmdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    folder.symlink_to(elsewhere)
+    try:
+        with pytest.raises(session_keyring.SessionKeyringError, match="not a private folder"):
+            session_keyring.start(PASSPHRASE)
+        assert list(elsewhere.iterdir()) == []
+    finally:
+        folder.unlink()

@@ -16,12 +16,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from takeaways_daemon.runtime_files import ProjectFiles
+from tests.tmux_pane import TmuxPane, process_alive
 
 pytestmark = [
     pytest.mark.model,
@@ -29,33 +30,6 @@ pytestmark = [
 ]
 BROKEN = "def add(a, b)\n    return a + b\n\n\nprint(add(1, 2))\n"
 TUI = Path(sys.executable).with_name("takeaways-tui")
-
-
-class Terminal:
-    """One tmux session on a private server."""
-
-    def __init__(self, socket: Path) -> None:
-        self.socket = socket
-
-    def tmux(self, *args: str) -> str:
-        result = subprocess.run(
-            ["tmux", "-S", str(self.socket), "-f", "/dev/null", *args],
-            capture_output=True, text=True, timeout=10, check=True,
-        )  # fmt: skip
-        return result.stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "tui")
-
-    def wait_for(self, condition: Callable[[str], bool], timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            shown = self.screen()
-            if condition(shown):
-                return shown
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not on screen within {timeout} s:\n{shown}")
-            time.sleep(0.25)
 
 
 @pytest.fixture
@@ -76,7 +50,7 @@ def shell_prefix() -> str:
 
 
 @pytest.fixture
-def terminal(tmp_path: Path, project: Path, shell_prefix: str) -> Iterator[Terminal]:
+def terminal(tmp_path: Path, project: Path, shell_prefix: str) -> Iterator[TmuxPane]:
     # tmux gives the pane the server's environment, not ours: pass what the daemon needs.
     passed = {
         name: value
@@ -86,14 +60,12 @@ def terminal(tmp_path: Path, project: Path, shell_prefix: str) -> Iterator[Termi
     assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in passed.items())
     tui = f"{shlex.quote(str(TUI))} {shlex.quote(str(project))}"
     command = f"{shell_prefix}exec env {assignments} {tui}"
-    terminal = Terminal(tmp_path / "tmux.sock")
-    terminal.tmux("new-session", "-d", "-s", "tui", "-x", "120", "-y", "40", command)
+    terminal = TmuxPane(tmp_path / "tmux.sock", "tui")
+    terminal.start(command)
     try:
         yield terminal
     finally:
-        subprocess.run(
-            ["tmux", "-S", str(terminal.socket), "kill-server"], capture_output=True, check=False
-        )
+        terminal.kill_server()
         if ProjectFiles(project).is_locked():
             subprocess.run(
                 [sys.executable, "-m", "takeaways_daemon", "stop", str(project)],
@@ -102,14 +74,14 @@ def terminal(tmp_path: Path, project: Path, shell_prefix: str) -> Iterator[Termi
 
 
 def test_a_person_sees_a_suggestion_in_tmux_accepts_it_and_quits(
-    project: Path, terminal: Terminal
+    project: Path, terminal: TmuxPane
 ) -> None:
     """Start → connected → save a syntax error → a fix row → `a` → the file is fixed → `q`, `y`."""
     terminal.wait_for(lambda shown: "● connected" in shown, timeout=90)
     (project / "calc.py").write_text(BROKEN)
     shown = terminal.wait_for(lambda shown: "calc.py:1 " in shown, timeout=180)
     assert "fix" in shown
-    terminal.tmux("send-keys", "-t", "tui", "a")
+    terminal.keys("a")
     deadline = time.monotonic() + 30
     while (project / "calc.py").read_text() == BROKEN:
         assert time.monotonic() < deadline, terminal.screen()
@@ -118,9 +90,9 @@ def test_a_person_sees_a_suggestion_in_tmux_accepts_it_and_quits(
     ast.parse(fixed)
     terminal.wait_for(lambda shown: "No suggestions yet" in shown, timeout=10)
     # The TUI started this daemon, so quitting asks whether to stop it too.
-    terminal.tmux("send-keys", "-t", "tui", "q")
+    terminal.keys("q")
     terminal.wait_for(lambda shown: "Stop it as well?" in shown, timeout=10)
-    terminal.tmux("send-keys", "-t", "tui", "y")
+    terminal.keys("y")
     deadline = time.monotonic() + 30
     while ProjectFiles(project).is_locked():
         assert time.monotonic() < deadline, "the daemon the TUI started was not stopped"
@@ -128,7 +100,7 @@ def test_a_person_sees_a_suggestion_in_tmux_accepts_it_and_quits(
 
 
 @pytest.mark.parametrize("shell_prefix", ["", "trap '' HUP; "], ids=["sighup", "sighup-ignored"])
-def test_the_tui_exits_when_its_terminal_goes_away(project: Path, terminal: Terminal) -> None:
+def test_the_tui_exits_when_its_terminal_goes_away(project: Path, terminal: TmuxPane) -> None:
     """A killed terminal (here: the whole tmux server) ends the TUI; it must not spin on EOF.
 
     Started with SIGHUP ignored (as under nohup or some session wrappers), the TUI used to
@@ -140,18 +112,9 @@ def test_the_tui_exits_when_its_terminal_goes_away(project: Path, terminal: Term
     subprocess.run(["tmux", "-S", str(terminal.socket), "kill-server"], check=True)
     deadline = time.monotonic() + 15
     try:
-        while _alive(pid):
+        while process_alive(pid):
             assert time.monotonic() < deadline, f"takeaways-tui (pid {pid}) outlived its terminal"
             time.sleep(0.2)
     finally:
-        if _alive(pid):  # do not leave a spinning process behind a failed run
+        if process_alive(pid):  # do not leave a spinning process behind a failed run
             os.kill(pid, signal.SIGKILL)
-
-
-def _alive(pid: int) -> bool:
-    """Running, and not a zombie waiting for tmux to reap it."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"

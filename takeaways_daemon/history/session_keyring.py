@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import hashlib
 import os
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,8 +57,27 @@ class SessionKeyring:
 
 
 def runtime_folder() -> Path:
-    """Where the bus socket, gnome-keyring's control socket and the address file live."""
+    """Where the address file lives (0700), beside the daemons' other state."""
     return locations.ensure_private_dir(locations.state_dir() / "keyring-session")
+
+
+def socket_folder() -> Path:
+    """A short private folder for the bus socket and gnome-keyring's control socket.
+
+    Socket paths are limited (dbus refuses ones near 100 bytes, which a state folder deep in a
+    home or test tree reaches), so the sockets live in the temp folder, under a name bound to
+    this user and this state folder, refused unless it is a real folder of ours and no one else's.
+    """
+    digest = hashlib.sha256(str(locations.state_dir()).encode()).hexdigest()[:10]
+    folder = Path(tempfile.gettempdir()) / f"takeaways-keyring-{os.getuid()}-{digest}"
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise SessionKeyringError(
+            f"{folder} is not a private folder of yours (a link, or another user's); remove it"
+        )
+    return folder
 
 
 def data_home() -> Path | None:
@@ -120,7 +142,7 @@ def start(passphrase: bytes) -> SessionKeyring:
             raise SessionKeyringError(
                 f"{tool} is not installed; `sudo apt-get install dbus gnome-keyring`"
             )
-    folder = runtime_folder()
+    folder = socket_folder()
     stop()
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(Path.home())}
     env["XDG_RUNTIME_DIR"] = str(folder)
