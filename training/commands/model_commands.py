@@ -135,6 +135,3 @@ def modelfile(gguf: str, out: Path | None) -> None:
         click.echo(render_modelfile(gguf, config), nl=False)
     else:
         click.echo(f"wrote {write_modelfile(out, gguf, config)}")
-
-
-COMMANDS: list[click.Command] = [model_group]

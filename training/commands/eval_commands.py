@@ -234,6 +234,3 @@ def compare(runs: tuple[Path, ...], out: Path, as_json: bool) -> None:
     else:
         click.echo(markdown)
         click.echo(f"chart: {chart}", err=True)
-
-
-COMMANDS: list[click.Command] = [eval_group]
