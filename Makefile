@@ -22,8 +22,9 @@ run: setup            ## the terminal UI on PROJECT; it starts the daemon (embed
 watch: setup          ## the daemon alone, in the foreground, printing suggestions
 	$(VENV)/takeaways watch $(PROJECT)
 
-test: setup-dev         ## lint and type-check, then the whole test suite (real model, real watchdog, real server)
+test: setup-dev         ## lint, import contract and type-check, then the whole test suite (real model, real watchdog, real server)
 	$(VENV)/ruff check .
+	$(VENV)/lint-imports
 	$(VENV)/mypy takeaways_daemon tui training
 	$(VENV)/python -m pytest
 

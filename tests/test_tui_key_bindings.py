@@ -22,6 +22,7 @@ from tests.tui_support import (
     screen_text,
 )
 from tui.app import TakeawaysApp
+from tui.app import main as tui_main
 from tui.key_bindings import ALL, BINDING_IDS
 from tui.main_screen import MainScreen
 
@@ -32,15 +33,27 @@ def test_binding_ids_are_unique_and_every_app_binding_has_one() -> None:
     assert all(getattr(binding, "id", None) in BINDING_IDS for binding in bindings)
 
 
-def test_an_unknown_binding_id_is_refused_naming_the_valid_ids(
-    monkeypatch: pytest.MonkeyPatch,
+def test_an_unknown_binding_id_is_refused_at_tui_start_naming_the_valid_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Settings carry the mapping (the daemon knows no TUI ids); the TUI refuses a bad one."""
     monkeypatch.setenv("TAKEAWAYS_TUI__BINDINGS", '{"acept": "y"}')
+    assert load_settings().tui.bindings == {"acept": "y"}
     with pytest.raises(ConfigError) as refused:
-        load_settings()
+        TakeawaysApp(tmp_path, start_daemon=False)
     message = str(refused.value)
     assert "unknown binding id 'acept'" in message
     assert "valid ids: accept, ask, back" in message
+
+
+def test_takeaways_tui_prints_the_bad_binding_as_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TAKEAWAYS_TUI__BINDINGS", '{"acept": "y"}')
+    with pytest.raises(SystemExit) as exited:
+        tui_main([str(tmp_path)])
+    assert str(exited.value).startswith("takeaways-tui: [tui.bindings] has unknown binding id")
+    assert "Traceback" not in capsys.readouterr().err
 
 
 def test_a_remapped_key_runs_its_action_and_the_old_key_no_longer_does(

@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from takeaways_daemon import locations
 from takeaways_daemon.errors import TakeawaysError
+from takeaways_daemon.model_identity import PACKAGED_BASE_ID
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
 
 EMBEDDED = "embedded"
-EMBEDDED_NAME = "gemma-3-270m"
+"""How `model build --base` names the packaged base (the backend that serves it)."""
 USER_DEFINED_TOKENS_FILE = "gguf_user_defined_tokens.json"
 # Bump when the materialized folder's layout changes, so old caches are rebuilt.
 _MATERIALIZE_VERSION = "3"
@@ -75,7 +76,7 @@ def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
 
 def materialize_embedded_base(target: Path | None = None) -> Path:
     """The packaged gemma-3-270m as a plain HF folder (built once, then reused)."""
-    target = target or locations.cache_dir() / "bases" / f"{EMBEDDED_NAME}-hf"
+    target = target or locations.cache_dir() / "bases" / f"{PACKAGED_BASE_ID}-hf"
     stamp = target / ".materialized"
     if stamp.is_file() and stamp.read_text() == _MATERIALIZE_VERSION:
         return target
@@ -112,7 +113,7 @@ def _forget_gguf_quantization(model: Any) -> None:
     model.is_quantized = False
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    model.config.name_or_path = EMBEDDED_NAME
+    model.config.name_or_path = PACKAGED_BASE_ID
 
 
 def write_user_defined_tokens(gguf_path: Path, target: Path) -> Path:

@@ -22,6 +22,7 @@ from typing import Any
 from takeaways_daemon import locations
 from takeaways_daemon.deployment_config import DeploymentConfig
 from takeaways_daemon.errors import TakeawaysError
+from takeaways_daemon.model_identity import PACKAGED_BASE_ID
 from training.base_model import EMBEDDED, base_short_name, load_tokenizer, resolve_base
 from training.recipe import Recipe
 
@@ -266,5 +267,5 @@ def default_recipe_for(base: str | None, config: DeploymentConfig) -> Recipe:
     from training.recipe import load_recipe
 
     base = base or config.base
-    recipe = load_recipe("gemma-3-270m" if base == EMBEDDED else "mistral-7b")
+    recipe = load_recipe(PACKAGED_BASE_ID if base == EMBEDDED else "mistral-7b")
     return recipe.with_overrides(base=base)

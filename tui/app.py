@@ -28,7 +28,7 @@ from tui.daemon_link import DaemonLink
 from tui.display_text import clean
 from tui.help_screen import HelpScreen
 from tui.history_screen import HistoryScreen
-from tui.key_bindings import GLOBAL, to_bindings
+from tui.key_bindings import GLOBAL, check_binding_ids, to_bindings
 from tui.main_screen import MainScreen
 from tui.quit_screen import StopDaemonScreen
 from tui.stats_screen import StatsScreen
@@ -56,7 +56,8 @@ class TakeawaysApp(App[bool]):
         self.link = DaemonLink(project)
         self.clock = clock
         self.start_daemon = start_daemon
-        self.set_keymap(self.settings.tui.bindings)
+        # A mistyped id would otherwise be ignored silently: refuse to start, naming the ids.
+        self.set_keymap(check_binding_ids(self.settings.tui.bindings))
 
     def get_default_screen(self) -> Screen[None]:
         return MainScreen()

@@ -1,16 +1,13 @@
 """How the TUI reaches its project's daemon: attach, start it if needed, stop it if asked.
 
-Starting and stopping go through the CLI's own `takeaways start|stop` (same log file, same
-wait-until-it-answers logic), with output captured: anything the child printed would scribble
-over the TUI's screen. Everything else is `DaemonClient` calls, made from worker threads.
+Starting and stopping go through the daemon's lifecycle module, like `takeaways start|stop`
+(same log file, same wait-until-it-answers logic); the daemon's output goes to its log, never to
+the TUI's screen. Everything else is `DaemonClient` calls, made from worker threads.
 The messages below are posted by those workers to the screen that follows the daemon.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,21 +16,13 @@ from typing import Any
 import httpx
 from textual.message import Message
 
+from takeaways_daemon import lifecycle
 from takeaways_daemon.api_client import DaemonClient
 from takeaways_daemon.errors import TakeawaysError
 from takeaways_daemon.runtime_files import ProjectFiles
 
-START_POLL_S = 0.1
 # Everything that means "the daemon is not there right now" rather than a bug.
 LINK_ERRORS = (TakeawaysError, httpx.HTTPError, OSError, ValueError)
-
-
-class DaemonStartFailed(TakeawaysError):
-    """`takeaways start` could not start the daemon (its log says why)."""
-
-
-class DaemonStartCancelled(TakeawaysError):
-    """The TUI was closed while it waited for the daemon to start (the daemon keeps starting)."""
 
 
 class DaemonLink:
@@ -81,43 +70,15 @@ class DaemonLink:
         """A client for the running daemon; raises `DaemonNotRunning` if there is none."""
         return DaemonClient.for_project(self.root, timeout=timeout)
 
-    def _cli(self, command: str) -> list[str]:
-        """The `takeaways COMMAND ROOT` command line, run with this interpreter."""
-        return [sys.executable, "-m", "takeaways_daemon", command, str(self.root)]
-
     def start(self, timeout: float = 120.0, cancelled: Callable[[], bool] = lambda: False) -> None:
-        """Start the daemon in the background (`takeaways start`), waiting until it answers.
+        """Make sure a daemon serves the project, starting one if none runs; wait until it answers.
 
         `cancelled` is polled while waiting: quitting the TUI must not wait for a model to
-        load. The daemon runs in its own session, so it keeps starting when the wait is cut.
+        load (`DaemonStartCancelled`). The daemon runs in its own session, so it keeps starting.
         """
-        waiter = subprocess.Popen(
-            self._cli("start"),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                stdout, stderr = waiter.communicate(timeout=START_POLL_S)
-                break
-            except subprocess.TimeoutExpired:
-                if cancelled() or time.monotonic() > deadline:
-                    waiter.kill()
-                    waiter.communicate()
-                    if cancelled():
-                        raise DaemonStartCancelled("closed while the daemon was starting") from None
-                    raise DaemonStartFailed(f"no answer within {timeout:.0f} s") from None
-        if waiter.returncode != 0:
-            lines = (stderr or stdout).strip().splitlines()
-            raise DaemonStartFailed(lines[-1] if lines else f"exit code {waiter.returncode}")
-        self.started_here = "already running" not in stdout
+        result = lifecycle.start(self.root, timeout=timeout, cancelled=cancelled)
+        self.started_here = result.started_here
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the daemon (`takeaways stop`)."""
-        result = subprocess.run(
-            self._cli("stop"), capture_output=True, text=True, stdin=subprocess.DEVNULL,
-            timeout=timeout, check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            lines = result.stderr.strip().splitlines()
-            raise TakeawaysError(lines[-1] if lines else "the daemon did not stop")
+        """Stop the daemon (SIGTERM, then wait for it to let go of the project)."""
+        lifecycle.stop(self.root, timeout=timeout)

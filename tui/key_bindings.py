@@ -1,13 +1,16 @@
 """Every key binding of the TUI, with an id the user can remap in `[tui.bindings]`.
 
-Kept free of Textual imports: the daemon's settings validate remapped ids against `BINDING_IDS`
-without loading the UI toolkit.
+Kept free of Textual imports (pure data and checks). The TUI checks `[tui.bindings]` against
+`BINDING_IDS` when it starts; the daemon's settings only carry the mapping, since the daemon
+layer knows nothing of the TUI.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from takeaways_daemon.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -56,26 +59,29 @@ BINDING_IDS: frozenset[str] = frozenset(spec.id for spec in ALL)
 
 
 def check_binding_ids(remapped: dict[str, str]) -> dict[str, str]:
-    """Return `remapped` unchanged, or raise ValueError naming the unknown ids and the valid ones.
+    """Return `remapped` unchanged, or raise ConfigError naming the unknown ids and the valid ones.
 
     >>> check_binding_ids({"accept": "ctrl+y"})
     {'accept': 'ctrl+y'}
     >>> check_binding_ids({"acept": "y"})
     Traceback (most recent call last):
     ...
-    ValueError: unknown binding id 'acept'; valid ids: accept, ask, back, copy-patch, \
-explain-more, help, history, history-kind, history-outcome, history-search, open-editor, \
-quit, rate-down, rate-up, reject, stats
+    takeaways_daemon.errors.ConfigError: [tui.bindings] has unknown binding id 'acept'; \
+valid ids: accept, ask, back, copy-patch, explain-more, help, history, history-kind, \
+history-outcome, history-search, open-editor, quit, rate-down, rate-up, reject, stats
     """
     unknown = sorted(set(remapped) - BINDING_IDS)
     if unknown:
         names = ", ".join(repr(name) for name in unknown)
-        raise ValueError(
-            f"unknown binding id {names}; valid ids: {', '.join(sorted(BINDING_IDS))}"
+        raise ConfigError(
+            f"[tui.bindings] has unknown binding id {names}; "
+            f"valid ids: {', '.join(sorted(BINDING_IDS))}"
         )
     for binding_id, keys in remapped.items():
         if not keys.strip():
-            raise ValueError(f"binding {binding_id!r} has no key; give one like 'ctrl+y'")
+            raise ConfigError(
+                f"[tui.bindings] binding {binding_id!r} has no key; give one like 'ctrl+y'"
+            )
     return remapped
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from takeaways_daemon import locations
 from takeaways_daemon.errors import BackendUnavailable
-from takeaways_daemon.model_identity import PACKAGED_BASE_LABEL, ModelIdentity
+from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.settings import EmbeddedSettings
 
 PACKAGED_BASE_NAME = "gemma-3-270m-q4_k_m.gguf"
@@ -30,16 +30,34 @@ def packaged_base_model() -> Path:
     return target
 
 
-def resolve_embedded_model(settings: EmbeddedSettings) -> tuple[Path, str]:
-    """The GGUF to serve and its display name, in the documented order of preference."""
+def gguf_identity(path: Path) -> ModelIdentity:
+    """Who a GGUF file is: the built takeaways model, the packaged base, or named by its stem.
+
+    The one rule for the embedded backend and for evaluation alike.
+    """
+    if path.expanduser().absolute() == locations.built_model_path().absolute():
+        return ModelIdentity.built()
+    if path.name == PACKAGED_BASE_NAME:
+        return ModelIdentity.packaged_base()
+    return ModelIdentity.named(path.stem)
+
+
+def embedded_model(settings: EmbeddedSettings) -> tuple[Path, ModelIdentity]:
+    """The GGUF to serve and who it is, in the documented order of preference."""
     if settings.model_path is not None:
         path = settings.model_path.expanduser()
         if not path.is_file():
             raise BackendUnavailable(
                 f"backend.embedded.model_path {path} does not exist; fix the setting or unset it"
             )
-        return path, path.stem
+        return path, gguf_identity(path)
     built = locations.built_model_path()
     if built.is_file():
-        return built, ModelIdentity.built().name
-    return packaged_base_model(), PACKAGED_BASE_LABEL
+        return built, ModelIdentity.built()
+    return packaged_base_model(), ModelIdentity.packaged_base()
+
+
+def resolve_embedded_model(settings: EmbeddedSettings) -> tuple[Path, str]:
+    """The GGUF to serve and its display name (its identity's label)."""
+    path, identity = embedded_model(settings)
+    return path, identity.label

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,26 +18,6 @@ PATH_ARGUMENT = click.argument(
 )
 
 
-def _wait_for_daemon(root: Path, process: subprocess.Popen[bytes], timeout: float) -> None:
-    from takeaways_daemon.api_client import DaemonClient
-    from takeaways_daemon.errors import DaemonNotRunning, TakeawaysError
-    from takeaways_daemon.runtime_files import ProjectFiles
-
-    files = ProjectFiles(root)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            tail = files.log.read_text()[-2000:] if files.log.exists() else ""
-            raise TakeawaysError(f"the daemon exited at start (code {process.returncode}):\n{tail}")
-        try:
-            with DaemonClient.for_project(root, timeout=2) as client:
-                client.health()
-                return
-        except DaemonNotRunning:
-            time.sleep(0.1)
-    raise TakeawaysError(f"the daemon did not answer within {timeout:.0f} s; see {files.log}")
-
-
 @click.command()
 @PATH_ARGUMENT
 @click.option(
@@ -51,22 +26,22 @@ def _wait_for_daemon(root: Path, process: subprocess.Popen[bytes], timeout: floa
 @MODEL_OPTION
 def start(path: Path, timeout: float, model: str | None) -> None:
     """Start the daemon for PATH in the background."""
-    from takeaways_daemon.runtime_files import ProjectFiles
+    from takeaways_daemon import lifecycle
 
-    files = ProjectFiles(path)
-    if files.is_locked():
-        click.echo(f"already running for {files.root} (see `takeaways status`)")
-        return
-    files.prepare()
-    with files.log.open("ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "takeaways_daemon", "serve", str(files.root)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            env={**os.environ, **model_environment(model)},
-        )  # fmt: skip
-    _wait_for_daemon(files.root, process, timeout)
-    record = files.read_runtime()
-    click.echo(f"takeaways daemon {record.pid} serving {files.root} at {record.address}")
+    result = lifecycle.start(path, timeout=timeout, environment=model_environment(model))
+    if result.started_here:
+        click.echo(f"takeaways daemon {result.pid} serving {result.root} at {result.address}")
+    else:
+        click.echo(
+            f"already running for {result.root}: daemon {result.pid} at {result.address} "
+            "(see `takeaways status`)"
+        )
+        if model:
+            click.echo(
+                f"--model {model} was not applied: the running daemon keeps its model; "
+                "`takeaways stop` it first",
+                err=True,
+            )
 
 
 @click.command()
@@ -74,18 +49,9 @@ def start(path: Path, timeout: float, model: str | None) -> None:
 @click.option("--timeout", default=15.0, show_default=True, help="Seconds to wait for it to exit.")
 def stop(path: Path, timeout: float) -> None:
     """Stop the daemon for PATH (SIGTERM, then wait for it to exit)."""
-    from takeaways_daemon.errors import TakeawaysError
-    from takeaways_daemon.runtime_files import ProjectFiles
+    from takeaways_daemon import lifecycle
 
-    files = ProjectFiles(path)
-    record = files.read_runtime()
-    os.kill(record.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while files.is_locked():
-        if time.monotonic() > deadline:
-            raise TakeawaysError(f"daemon {record.pid} did not stop within {timeout:.0f} s")
-        time.sleep(0.05)
-    click.echo(f"stopped daemon {record.pid}")
+    click.echo(f"stopped daemon {lifecycle.stop(path, timeout=timeout).pid}")
 
 
 @click.command()

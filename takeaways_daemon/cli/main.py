@@ -1,4 +1,8 @@
-"""Entry point: the command group, and typed errors turned into one readable line."""
+"""Entry point: the command group, and typed errors turned into one readable line.
+
+The daemon's own commands are listed here; `data`, `model` and `eval` (and any third party's
+commands) join through the `takeaways.commands` entry point (see `plugins`).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,14 @@ import click
 from takeaways_daemon.cli import (
     config_commands,
     daemon_commands,
-    data_commands,
-    eval_commands,
     history_commands,
-    model_commands,
     scan_command,
     suggestion_commands,
 )
+from takeaways_daemon.cli.plugins import PluginGroup
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="takeaways")
 def cli() -> None:
     """takeaways: a private coding assistant that lives on your machine.
@@ -34,9 +36,6 @@ for module in (
     scan_command,
     config_commands,
     history_commands,
-    data_commands,
-    model_commands,
-    eval_commands,
 ):
     for command in module.COMMANDS:
         cli.add_command(command)

@@ -6,9 +6,10 @@ from typing import Any
 
 import click
 
+from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.sanitize import strip_control
 
-_KIND_COLOURS = {
+_KIND_COLOURS: dict[TaskKind, str] = {
     "fix": "red",
     "complete": "green",
     "docstring": "cyan",

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal
+
+from takeaways_daemon.kinds import TASK_KINDS, TaskKind
 
 if TYPE_CHECKING:
     import datasets
 
-RecordKind = Literal["fix", "complete", "docstring", "types", "explain", "general"]
-RECORD_KINDS: tuple[RecordKind, ...] = get_args(RecordKind)
+RecordKind = TaskKind | Literal["general"]
+"""A daemon task kind, or `general` for instruction data that is not one of the tasks."""
+RECORD_KINDS: tuple[RecordKind, ...] = (*TASK_KINDS, "general")
 COLUMNS = ("instruction", "input", "output", "kind", "source")
 
 

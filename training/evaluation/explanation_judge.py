@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import re
 
+from takeaways_daemon.backends.base import GenerationRequest
 from training.evaluation.explanation_quality import ExplainItem
-from training.evaluation.model_runner import Decoding, ModelRunner
+from training.evaluation.model_runner import ModelRunner
 from training.evaluation.reports import CRITERIA
 
 RUBRIC = """\
@@ -72,9 +73,13 @@ def parse_scores(text: str) -> dict[str, float] | None:
 def judge(runner: ModelRunner, item: ExplainItem, summary: str, explanation: str) -> tuple[
     dict[str, float] | None, str
 ]:
-    """(scores or None, the judge's raw answer) for one explanation; greedy, schema-bound."""
-    answer = runner.generate(
-        judge_prompt(item, summary, explanation),
-        Decoding(max_tokens=64, temperature=0.0, json_schema=SCORE_SCHEMA, seed=0),
-    )
+    """(scores or None, the judge's raw answer) for one explanation; greedy, schema-bound.
+
+    The judge is a grader, not the model under test: its decoding is fixed here, not the daemon's.
+    """
+    request = GenerationRequest(
+        prompt=judge_prompt(item, summary, explanation), temperature=0.0, repeat_penalty=1.0,
+        max_tokens=64, json_schema=SCORE_SCHEMA, seed=0,
+    )  # fmt: skip
+    answer = runner.generate(request)
     return parse_scores(answer), answer

@@ -10,11 +10,14 @@ from typing import Any
 
 from tqdm import tqdm
 
-from takeaways_daemon import prompt_format
+from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.errors import MalformedAnswer
 from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.sanitize import strip_control
+from takeaways_daemon.settings import SamplingSettings
+from takeaways_daemon.task_decoding import task_request
 from training.evaluation.benchmark_run import machine_description
+from training.evaluation.decoding import NO_OVERRIDE, DecodingOverride, sample_seed
 from training.evaluation.explanation_judge import judge
 from training.evaluation.explanation_quality import (
     ITEMS,
@@ -23,23 +26,32 @@ from training.evaluation.explanation_quality import (
     malformed_scores,
     parse_explanation,
 )
-from training.evaluation.model_runner import Decoding, ModelRunner
+from training.evaluation.model_runner import ModelRunner
 from training.evaluation.reports import CRITERIA
 from training.evaluation.results_store import RunStore
 
 
-def explain_prompt(item: ExplainItem, model_label: str) -> str:
-    """The daemon's explain prompt, with its worked example for models not tuned on the format."""
-    return item.task().prompt(few_shot=ModelIdentity.named(model_label).wants_few_shot())
+def explain_request(
+    item: ExplainItem,
+    model: ModelIdentity,
+    sampling: SamplingSettings,
+    override: DecodingOverride = NO_OVERRIDE,
+) -> GenerationRequest:
+    """The daemon's request for this explain task (its seed pinned so runs repeat), overridden."""
+    return task_request(
+        item.task(), sampling, few_shot=model.wants_few_shot(),
+        **{"seed": sample_seed(sampling, 0), **override.values()},
+    )  # fmt: skip
 
 
 def run_explanations(
     runner: ModelRunner,
     store: RunStore,
     *,
+    sampling: SamplingSettings,
+    override: DecodingOverride = NO_OVERRIDE,
     judge_runner: ModelRunner | None = None,
     items: tuple[ExplainItem, ...] = ITEMS,
-    max_tokens: int = 256,
     progress: bool = True,
 ) -> None:
     """Explain every item not yet explained, then score every explanation not yet scored."""
@@ -47,13 +59,7 @@ def run_explanations(
         if (item.name, 0) in store.samples:
             continue
         started = time.monotonic()
-        text = runner.generate(
-            explain_prompt(item, runner.label),
-            Decoding(
-                max_tokens=max_tokens, temperature=0.0, stop=prompt_format.STOP_SEQUENCES,
-                grammar=prompt_format.answer_grammar("explain"), seed=0,
-            ),
-        )  # fmt: skip
+        text = runner.generate(explain_request(item, runner.identity, sampling, override))
         store.add_sample(
             {"task_id": item.name, "sample": 0, "completion": strip_control(text),
              "seconds": round(time.monotonic() - started, 3)}

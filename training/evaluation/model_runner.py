@@ -1,45 +1,35 @@
 """A model spec (Ollama name, GGUF path, Hugging Face folder) turned into text generation.
 
-- `base`: the packaged gemma-3-270m GGUF, served in-process (what the daemon falls back to);
+- `base`: the packaged base GGUF, served in-process (what the daemon falls back to);
 - a path ending in `.gguf`: that file, served in-process by llama-cpp-python;
 - a folder with `config.json`: a Hugging Face model through transformers (torch, loaded lazily);
 - anything else: a model name on the configured Ollama server.
 
-GGUF and Ollama go through the daemon's own backends, so evaluation measures exactly what the
-daemon would serve.
+GGUF and Ollama go through the daemon's own backends and take the daemon's `GenerationRequest`,
+so evaluation measures exactly what the daemon would serve. Which model a runner holds (its
+label, and whether it is our tuned model) is the daemon's `ModelIdentity`, decided by the same
+rules as the daemon's.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from takeaways_daemon.backends.base import Backend, GenerationRequest
 from takeaways_daemon.errors import BackendUnavailable
+from takeaways_daemon.model_identity import PACKAGED_BASE_SPEC, ModelIdentity
 from training.evaluation.problems import truncate_at_stop
-
-
-@dataclass(frozen=True)
-class Decoding:
-    """How one completion is decoded."""
-
-    max_tokens: int = 512
-    temperature: float = 0.0
-    top_p: float = 0.95
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
-    json_schema: dict[str, Any] | None = field(default=None, hash=False)
-    grammar: str | None = None
 
 
 class ModelRunner(Protocol):
     """Anything that turns a prompt into text."""
 
-    label: str
+    identity: ModelIdentity
 
-    def generate(self, prompt: str, decoding: Decoding) -> str:
-        """The completion of `prompt` (without the prompt)."""
+    def generate(self, request: GenerationRequest) -> str:
+        """The completion of `request.prompt` (without the prompt)."""
         ...
 
     def close(self) -> None:
@@ -50,9 +40,9 @@ class ModelRunner(Protocol):
 class BackendRunner:
     """A daemon backend (Ollama or embedded) driven synchronously from one event loop."""
 
-    def __init__(self, backend: Any, label: str) -> None:
+    def __init__(self, backend: Backend, identity: ModelIdentity) -> None:
         self.backend = backend
-        self.label = label
+        self.identity = identity
         self._loop = asyncio.Runner()
         try:
             self._loop.run(backend.ensure_ready())
@@ -61,21 +51,8 @@ class BackendRunner:
             self._loop.close()
             raise
 
-    def generate(self, prompt: str, decoding: Decoding) -> str:
+    def generate(self, request: GenerationRequest) -> str:
         """Generate through the backend's streaming API; only a finished answer counts."""
-        from takeaways_daemon.backends.base import GenerationRequest
-
-        request = GenerationRequest(
-            prompt=prompt,
-            temperature=decoding.temperature,
-            top_p=decoding.top_p,
-            repeat_penalty=1.0,  # HumanEval's conventions use no repetition penalty
-            max_tokens=decoding.max_tokens,
-            stop=decoding.stop,
-            seed=decoding.seed,
-            json_schema=decoding.json_schema,
-            grammar=decoding.grammar,
-        )
         return self._loop.run(self.backend.generate(request)).text
 
     def close(self) -> None:
@@ -85,9 +62,12 @@ class BackendRunner:
 
 
 class TransformersRunner:
-    """A Hugging Face folder through transformers: greedy or sampled, cut at stop strings."""
+    """A Hugging Face folder through transformers: greedy or sampled, cut at stop strings.
 
-    def __init__(self, folder: Path) -> None:
+    Grammars and JSON schemas are llama.cpp / Ollama features: this runner ignores them.
+    """
+
+    def __init__(self, folder: Path, identity: ModelIdentity) -> None:
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -100,31 +80,45 @@ class TransformersRunner:
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
         self.model.eval()
-        self.label = folder.name
+        self.identity = identity
 
-    def generate(self, prompt: str, decoding: Decoding) -> str:
+    def generate(self, request: GenerationRequest) -> str:
         """Decode up to `max_tokens` new tokens, stopping once a stop string appears."""
-        inputs = self.tokenizer(prompt, return_tensors="pt")
-        options: dict[str, Any] = {"max_new_tokens": decoding.max_tokens}
-        if decoding.temperature > 0:
-            if decoding.seed is not None:
-                self._torch.manual_seed(decoding.seed)
-            options |= {"do_sample": True, "temperature": decoding.temperature}
-            options["top_p"] = decoding.top_p
+        inputs = self.tokenizer(request.prompt, return_tensors="pt")
+        options: dict[str, Any] = {"max_new_tokens": request.max_tokens}
+        if request.repeat_penalty != 1.0:
+            options["repetition_penalty"] = request.repeat_penalty
+        if request.temperature > 0:
+            if request.seed is not None:
+                self._torch.manual_seed(request.seed)
+            options |= {"do_sample": True, "temperature": request.temperature}
+            options["top_p"] = request.top_p
         else:
             options["do_sample"] = False
-        if decoding.stop:
-            options |= {"stop_strings": list(decoding.stop), "tokenizer": self.tokenizer}
+        if request.stop:
+            options |= {"stop_strings": list(request.stop), "tokenizer": self.tokenizer}
         with self._torch.no_grad():
             output = self.model.generate(**inputs, **options)
         new_tokens = output[0][inputs["input_ids"].shape[1] :]
         text = str(self.tokenizer.decode(new_tokens, skip_special_tokens=True))
         # transformers keeps the stop string; llama.cpp and Ollama drop it: match them.
-        return truncate_at_stop(text, decoding.stop)
+        return truncate_at_stop(text, request.stop)
 
     def close(self) -> None:
         """Drop the model."""
         del self.model
+
+
+def identify_model(spec: str) -> ModelIdentity:
+    """Who a model spec names (label, tuned or not), by the daemon's rules, without loading it."""
+    from takeaways_daemon.backends.model_files import gguf_identity
+
+    if spec == PACKAGED_BASE_SPEC:
+        return ModelIdentity.packaged_base()
+    path = Path(spec).expanduser()
+    if spec.endswith(".gguf"):
+        return gguf_identity(path)
+    return ModelIdentity.named(path.name if path.is_dir() else spec)
 
 
 def open_model(spec: str, *, num_ctx: int = 4096) -> ModelRunner:
@@ -132,25 +126,25 @@ def open_model(spec: str, *, num_ctx: int = 4096) -> ModelRunner:
     from takeaways_daemon.settings import load_settings
 
     settings = load_settings()
+    identity = identify_model(spec)
     path = Path(spec).expanduser()
-    if spec == "base" or spec.endswith(".gguf"):
+    if spec == PACKAGED_BASE_SPEC or spec.endswith(".gguf"):
         from takeaways_daemon.backends.embedded_backend import EmbeddedBackend
         from takeaways_daemon.backends.model_files import packaged_base_model
 
-        if spec == "base":
+        if spec == PACKAGED_BASE_SPEC:
             path = packaged_base_model()
         elif not path.is_file():
             raise BackendUnavailable(f"no GGUF file at {path}; check the --model path")
-        label = "gemma-3-270m (base)" if spec == "base" else path.stem
         backend = EmbeddedBackend(settings.backend.embedded, num_ctx=num_ctx, model_path=path)
-        return BackendRunner(backend, label)
+        return BackendRunner(backend, identity)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise BackendUnavailable(
                 f"{path} is a folder without config.json; give a Hugging Face model folder"
             )
-        return TransformersRunner(path)
+        return TransformersRunner(path, identity)
     from takeaways_daemon.backends.ollama_backend import OllamaBackend
 
     ollama = settings.backend.ollama.model_copy(update={"model": spec})
-    return BackendRunner(OllamaBackend(ollama), f"{spec} (ollama)")
+    return BackendRunner(OllamaBackend(ollama), identity)

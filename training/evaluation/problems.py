@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+DEFAULT_TIMEOUT_S = 5.0
+"""Wall-clock seconds a sample's tests may run."""
+
 
 @dataclass(frozen=True)
 class Problem:

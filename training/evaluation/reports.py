@@ -13,6 +13,7 @@ from typing import Any
 
 from takeaways_daemon.errors import TakeawaysError
 from takeaways_daemon.sanitize import strip_control
+from training.evaluation.decoding import describe_overrides
 
 CRITERIA = ("clarity", "completeness", "accuracy", "structure")
 
@@ -41,7 +42,12 @@ def run_markdown(summary: dict[str, Any]) -> str:
             checks = summary["checks"].get(criterion)
             judge = (summary.get("judge") or {}).get(criterion)
             lines.append(f"| {criterion} | {_percent(checks)} | {_percent(judge)} |")
-        lines += ["", f"{len(summary['items'])} functions; judge: {summary.get('judge_model')}"]
+        lines += [
+            "",
+            f"{len(summary['items'])} functions; judge: {summary.get('judge_model')}",
+            "",
+            f"decoding: {describe_overrides(summary.get('decoding_overrides') or {})}",
+        ]
     else:
         scores = ", ".join(f"{k} {v:.1%}" for k, v in summary["pass_at_k"].items())
         statuses = ", ".join(f"{k} {v}" for k, v in sorted(summary["statuses"].items()))
@@ -50,6 +56,7 @@ def run_markdown(summary: dict[str, Any]) -> str:
             f"({summary['samples_evaluated']} samples: {statuses})",
             f"- n={summary['n']}, temperature={summary['temperature']}, "
             f"max_tokens={summary['max_tokens']}, sandbox={summary['sandbox']}",
+            f"- decoding: {describe_overrides(summary.get('decoding_overrides') or {})}",
             f"- generation {summary['generation_seconds']} s, "
             f"execution {summary['execution_seconds']} s (summed per sample); "
             f"wall {summary.get('wall_seconds', '?')} s",

@@ -19,7 +19,9 @@ SampleKey = tuple[str, int]
 """(task id, sample index)."""
 
 # Settings that change what a sample is: resuming with others would mix two different runs.
-IDENTITY_KEYS = ("benchmark", "model_spec", "n", "temperature", "max_tokens", "top_p")
+IDENTITY_KEYS = (
+    "benchmark", "model_spec", "n", "temperature", "max_tokens", "top_p", "repeat_penalty",
+)  # fmt: skip
 
 
 class RunMismatch(TakeawaysError):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from takeaways_daemon.kinds import TaskKind
+from takeaways_daemon.kinds import TASK_KINDS, TaskKind
 from training.data.alpaca_record import AlpacaRecord
 from training.data.errors import DataError
 from training.data.mining.functions import functions_in, read_source
@@ -26,7 +26,7 @@ from training.data.mining.task_examples import BUILDERS
 if TYPE_CHECKING:
     from tqdm import tqdm
 
-MINED_KINDS: tuple[TaskKind, ...] = ("fix", "complete", "docstring", "types", "explain")
+MINED_KINDS: tuple[TaskKind, ...] = TASK_KINDS
 DEFAULT_PER_KIND = 800
 PER_FILE_PER_KIND = 2
 # No package (torch, transformers…) may fill more than this share of a kind: variety matters.

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import click
 
+from takeaways_daemon.model_identity import PACKAGED_BASE_ID
 from takeaways_daemon.sanitize import strip_control
+from training.base_model import EMBEDDED
 
 _QUANTS = ("f16", "q8_0", "q4_K_M")
 
@@ -31,9 +33,9 @@ def _ollama_host(host: str | None) -> str:
 
 @model_group.command("build")
 @click.option(
-    "--base", default=None, metavar="ID|DIR|embedded",
-    help="Base model: a hub id, a local HF folder, or `embedded` (the packaged gemma-3-270m). "
-    "Default: `base` in takeaways.yaml.",
+    "--base", default=None, metavar=f"ID|DIR|{EMBEDDED}",
+    help=f"Base model: a hub id, a local HF folder, or `{EMBEDDED}` (the packaged "
+    f"{PACKAGED_BASE_ID}). Default: `base` in takeaways.yaml.",
 )  # fmt: skip
 @click.option(
     "--data", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -135,6 +137,3 @@ def modelfile(gguf: str, out: Path | None) -> None:
         click.echo(render_modelfile(gguf, config), nl=False)
     else:
         click.echo(f"wrote {write_modelfile(out, gguf, config)}")
-
-
-COMMANDS: list[click.Command] = [model_group]

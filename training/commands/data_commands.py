@@ -112,6 +112,3 @@ def stats(path: Path, png: Path | None, as_json: bool) -> None:
         click.echo(strip_control(render_text(collected)))
     if png is not None:
         click.echo(f"histograms: {save_png(collected, png)}", err=as_json)
-
-
-COMMANDS: list[click.Command] = [data_group]
