@@ -12,9 +12,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 from textual.message import Message
@@ -22,6 +21,7 @@ from textual.message import Message
 from takeaways_daemon.api_client import DaemonClient
 from takeaways_daemon.errors import TakeawaysError
 from takeaways_daemon.runtime_files import ProjectFiles
+from takeaways_daemon.wire import DaemonStatus, Suggestion, SuggestionEventType
 
 START_POLL_S = 0.1
 # Everything that means "the daemon is not there right now" rather than a bug.
@@ -43,7 +43,7 @@ class DaemonLink:
     class Connected(Message):
         """The event stream is (re)attached; `suggestions` is the daemon's list, newest first."""
 
-        suggestions: list[dict[str, Any]]
+        suggestions: list[Suggestion]
 
     @dataclass
     class Disconnected(Message):
@@ -57,16 +57,16 @@ class DaemonLink:
 
     @dataclass
     class Changed(Message):
-        """A suggestion was added or changed status or rating."""
+        """A suggestion was added, changed (status, rating, lines) or removed by the daemon."""
 
-        event: str
-        suggestion: dict[str, Any]
+        event: SuggestionEventType
+        suggestion: Suggestion
 
     @dataclass
     class StatusUpdate(Message):
         """The daemon's `/status`: backend, model, watcher, queue and metrics."""
 
-        status: dict[str, Any] = field(default_factory=dict)
+        status: DaemonStatus
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
