@@ -59,23 +59,23 @@ def test_saving_a_broken_file_yields_a_fix_that_applies(project: Path) -> None:
     try:
         with DaemonClient.for_project(project) as client:
             status = client.status()
-            assert status["watcher"]["mode"] == "inotify"
+            assert status.watcher.mode == "inotify"
             (project / "calc.py").write_text(BROKEN)
             fixes = wait_for(lambda: client.suggestions(kind="fix"), timeout=180)
             fix = fixes[0]
-            assert fix["path"] == "calc.py"
-            assert fix["backend"] == "embedded"
-            assert fix["start_line"] == 1
-            assert "def add(a, b):" in fix["replacement"]
+            assert fix.path == "calc.py"
+            assert fix.backend == "embedded"
+            assert fix.start_line == 1
+            assert "def add(a, b):" in fix.replacement
             status = client.status()
-            assert status["backend"]["name"] == "embedded"
-            assert status["metrics"]["counters"]["suggestions"] >= 1
-        applied = takeaways("apply", fix["id"], "--project", str(project))
+            assert status.backend.name == "embedded"
+            assert status.metrics.counters["suggestions"] >= 1
+        applied = takeaways("apply", fix.id, "--project", str(project))
         assert applied.returncode == 0, applied.stderr
         fixed = (project / "calc.py").read_text()
         ast.parse(fixed)
         assert fixed.endswith("print(add(1, 2))\n")
-        again = takeaways("apply", fix["id"], "--project", str(project))
+        again = takeaways("apply", fix.id, "--project", str(project))
         assert again.returncode != 0
         assert "accepted, not open" in again.stderr
     finally:
