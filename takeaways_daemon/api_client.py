@@ -131,6 +131,10 @@ class DaemonClient:
         """Kept suggestions, newest first (filters: status, path, kind)."""
         return _SUGGESTIONS.validate_json(self._call("GET", "/suggestions", params=filters))
 
+    def suggestion(self, suggestion_id: str) -> Suggestion:
+        """One kept suggestion (ApiError 404 if the daemon does not keep it)."""
+        return self._model(Suggestion, "GET", f"/suggestions/{suggestion_id}")
+
     def accept(self, suggestion_id: str) -> Suggestion:
         """Apply a suggestion (409 if the file changed since)."""
         return self._model(Suggestion, "POST", f"/suggestions/{suggestion_id}/accept")
