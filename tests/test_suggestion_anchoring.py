@@ -41,7 +41,8 @@ Layout = tuple[list[str], LinePatch, int, int]
 @st.composite
 def patched_files(draw: st.DrawFn) -> Layout:
     """A file of distinct lines and a patch replacing 1-4 of them somewhere inside it."""
-    above, patched, below = draw(st.integers(0, 9)), draw(st.integers(1, 4)), draw(st.integers(0, 9))
+    above, below = draw(st.integers(0, 9)), draw(st.integers(0, 9))
+    patched = draw(st.integers(1, 4))
     lines = [f"line {number}\n" for number in range(above + patched + below)]
     start, end = above + 1, above + patched
     replacement = "".join(f"new {number}\n" for number in range(draw(st.integers(0, 3))))
@@ -83,7 +84,8 @@ class TestReanchor:
         assert moved.end_line - moved.start_line == patch.end_line - patch.start_line
         # The same edit the patch made to `before`, made to `after`'s copy of those lines.
         patched_before = patch.apply_to(before)
-        patched_block = patched_before[len("".join(head)) : len(patched_before) - len("".join(tail))]
+        head_chars, tail_chars = len("".join(head)), len("".join(tail))
+        patched_block = patched_before[head_chars : len(patched_before) - tail_chars]
         assert moved.apply_to(after) == "".join(new_head) + patched_block + "".join(new_tail)
 
     @given(data=st.data(), layout=patched_files())
@@ -138,7 +140,11 @@ class TestReanchor:
         )
 
 
-STUB = '"""Numbers."""\n\nimport math\n\n\ndef double(x):\n    pass\n\n\ndef triple(x):\n    return 3 * x\n'
+STUB = (
+    '"""Numbers."""\n\nimport math\n\n\n'
+    "def double(x):\n    pass\n\n\n"
+    "def triple(x):\n    return 3 * x\n"
+)
 
 
 def suggestion_for(text: str, line: int, code: str, title: str) -> Suggestion:
@@ -182,9 +188,7 @@ class TestStore:
         # The moved suggestion passes apply's fingerprint check and writes the same edit.
         (tmp_path / "calc.py").write_text(after)
         apply_to_file(tmp_path, moved.patch(), moved.file_sha256)
-        assert (tmp_path / "calc.py").read_text() == after.replace(
-            "    pass", "    return x * 2"
-        )
+        assert (tmp_path / "calc.py").read_text() == after.replace("    pass", "    return x * 2")
 
     def test_a_suggestion_made_on_text_not_seen_before_cannot_be_traced_and_goes_stale(
         self,
