@@ -1,4 +1,8 @@
-"""Counters and latency samples for `takeaways status`, the API and the TUI's stats."""
+"""Counters and latency samples for `takeaways status`, the API and the TUI's stats.
+
+The engine counts its own work (malformed and rejected answers, cancellations); what happens to
+suggestions is counted by `on_store_event`, a listener on the suggestion store.
+"""
 
 from __future__ import annotations
 
