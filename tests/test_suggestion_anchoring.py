@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sse_starlette.sse import AppStatus
 
 from takeaways_daemon.api_client import ApiError, DaemonClient
 from takeaways_daemon.daemon import run_daemon
@@ -269,7 +270,12 @@ def test_through_the_daemon_an_edit_above_moves_a_suggestion_and_accept_applies_
         finally:
             os.kill(os.getpid(), signal.SIGTERM)  # the daemon's own way to stop
 
-    asyncio.run(run_daemon(root, settings, on_started=on_started))
+    try:
+        asyncio.run(run_daemon(root, settings, on_started=on_started))
+    finally:
+        # The SIGTERM set sse-starlette's process-wide "server exiting" flag, which would end
+        # every later event stream in this test process at once.
+        AppStatus.should_exit = False
     if "error" in seen:
         raise seen["error"]  # type: ignore[misc]
     moved = seen["moved"]
