@@ -163,11 +163,11 @@ async def measure(count: int, presses: int) -> dict[str, tuple[float, float]]:
             results["cursor down/up: last frame (detail pane shown)"] = _percentiles(samples)
 
             async def arrive() -> None:
-                screen.post_message(DaemonLink.Changed("added", extra.model_dump()))
+                screen.post_message(DaemonLink.Changed("added", extra))
 
             async def leave() -> None:
                 removed = extra.model_copy(update={"status": "rejected"})
-                screen.post_message(DaemonLink.Changed("updated", removed.model_dump()))
+                screen.post_message(DaemonLink.Changed("updated", removed))
                 await pilot.pause()
 
             samples = []
@@ -176,7 +176,7 @@ async def measure(count: int, presses: int) -> dict[str, tuple[float, float]]:
                 await leave()
             results["new suggestion arrives"] = _percentiles(samples)
 
-            items = [item.model_dump() for item in reversed(listed)]
+            items = list(reversed(listed))
 
             async def reconnect() -> None:
                 screen.post_message(DaemonLink.Connected(items))

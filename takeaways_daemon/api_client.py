@@ -1,4 +1,7 @@
-"""A client for a project's daemon API, used by the CLI, the TUI and scripts."""
+"""A client for a project's daemon API, used by the CLI, the TUI and scripts.
+
+Answers come back as the API's own wire models (`takeaways_daemon/wire.py`), never as dicts.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,30 @@ import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
+from pydantic import BaseModel, TypeAdapter
 
 from takeaways_daemon.errors import DaemonNotRunning, TakeawaysError
 from takeaways_daemon.runtime_files import ProjectFiles, RuntimeRecord
+from takeaways_daemon.wire import (
+    AnswerChunk,
+    AnswerDone,
+    AnswerRecord,
+    DaemonStatus,
+    GenerateResult,
+    Health,
+    HistoryItemDetail,
+    HistoryPage,
+    HistoryStats,
+    StreamEvent,
+    Suggestion,
+    SuggestionEvent,
+)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+_SUGGESTIONS = TypeAdapter(list[Suggestion])
 
 
 class ApiError(TakeawaysError):
@@ -79,7 +100,7 @@ class DaemonClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, **kwargs: Any) -> bytes:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as error:
@@ -93,56 +114,65 @@ class DaemonClient:
             except ValueError:
                 detail = response.text
             raise ApiError(str(detail), response.status_code)
-        return response.json()
+        return response.content
 
-    def health(self) -> dict[str, Any]:
+    def _model(self, model: type[ModelT], method: str, path: str, **kwargs: Any) -> ModelT:
+        return model.model_validate_json(self._call(method, path, **kwargs))
+
+    def health(self) -> Health:
         """Liveness and version."""
-        return self._call("GET", "/health")
+        return self._model(Health, "GET", "/health")
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> DaemonStatus:
         """Backend, watcher, queue and metrics."""
-        return self._call("GET", "/status")
+        return self._model(DaemonStatus, "GET", "/status")
 
-    def suggestions(self, **filters: str) -> list[dict[str, Any]]:
-        """Kept suggestions, newest first."""
-        return self._call("GET", "/suggestions", params=filters)
+    def suggestions(self, **filters: str) -> list[Suggestion]:
+        """Kept suggestions, newest first (filters: status, path, kind)."""
+        return _SUGGESTIONS.validate_json(self._call("GET", "/suggestions", params=filters))
 
-    def accept(self, suggestion_id: str) -> dict[str, Any]:
+    def suggestion(self, suggestion_id: str) -> Suggestion:
+        """One kept suggestion (ApiError 404 if the daemon does not keep it)."""
+        return self._model(Suggestion, "GET", f"/suggestions/{suggestion_id}")
+
+    def accept(self, suggestion_id: str) -> Suggestion:
         """Apply a suggestion (409 if the file changed since)."""
-        return self._call("POST", f"/suggestions/{suggestion_id}/accept")
+        return self._model(Suggestion, "POST", f"/suggestions/{suggestion_id}/accept")
 
-    def reject(self, suggestion_id: str) -> dict[str, Any]:
+    def reject(self, suggestion_id: str) -> Suggestion:
         """Dismiss a suggestion."""
-        return self._call("POST", f"/suggestions/{suggestion_id}/reject")
+        return self._model(Suggestion, "POST", f"/suggestions/{suggestion_id}/reject")
 
-    def rate(self, suggestion_id: str, rating: int) -> dict[str, Any]:
+    def rate(self, suggestion_id: str, rating: int) -> Suggestion:
         """Rate a suggestion +1 or -1."""
-        return self._call("POST", f"/suggestions/{suggestion_id}/rate", json={"rating": rating})
+        return self._model(
+            Suggestion, "POST", f"/suggestions/{suggestion_id}/rate", json={"rating": rating}
+        )
 
-    def history(self, **filters: str | int) -> dict[str, Any]:
-        """This project's history rows, newest first: `{"items": [...], "total": n}`.
+    def history(self, **filters: str | int) -> HistoryPage:
+        """This project's history rows, newest first, and how many match.
 
         Filters: q, kind, outcome, path, limit, offset (see the API contract in the README).
         """
-        return self._call("GET", "/history", params=filters)
+        return self._model(HistoryPage, "GET", "/history", params=filters)
 
-    def history_item(self, suggestion_id: str) -> dict[str, Any]:
+    def history_item(self, suggestion_id: str) -> HistoryItemDetail:
         """One history row with its context and prompt (ApiError 404 if unknown)."""
-        return self._call("GET", f"/history/{suggestion_id}")
+        return self._model(HistoryItemDetail, "GET", f"/history/{suggestion_id}")
 
-    def history_stats(self) -> dict[str, Any]:
+    def history_stats(self) -> HistoryStats:
         """Counts by kind and outcome, acceptance rate, ratings and latency percentiles."""
-        return self._call("GET", "/history/stats")
+        return self._model(HistoryStats, "GET", "/history/stats")
 
-    def generate(self, prompt: str, max_tokens: int | None = None) -> dict[str, Any]:
+    def generate(self, prompt: str, max_tokens: int | None = None) -> GenerateResult:
         """Prompt in, code out."""
         body: dict[str, Any] = {"prompt": prompt}
         if max_tokens:
             body["max_tokens"] = max_tokens
-        return self._call("POST", "/generate", json=body)
+        return self._model(GenerateResult, "POST", "/generate", json=body)
 
-    def ask(self, suggestion_id: str, question: str) -> Iterator[dict[str, Any]]:
-        """A follow-up answer as it streams: `{"text": ...}` records, then `{"done": true, ...}`."""
+    def ask(self, suggestion_id: str, question: str) -> Iterator[AnswerRecord]:
+        """A follow-up answer as it streams: `AnswerChunk`s, then one `AnswerDone`."""
         with self._stream(
             "POST", f"/suggestions/{suggestion_id}/ask", json={"question": question},
             timeout=httpx.Timeout(10, read=300),
@@ -154,10 +184,15 @@ class DaemonClient:
                 raise ApiError(detail, response.status_code)
             for line in response.iter_lines():
                 if line.strip():
-                    yield json.loads(line)
+                    record = json.loads(line)
+                    if record.get("done"):
+                        yield AnswerDone.model_validate(record)
+                    else:
+                        yield AnswerChunk.model_validate(record)
 
-    def events(self) -> Iterator[tuple[str, str]]:
-        """(event, data) pairs from the live event stream, until the daemon goes away."""
+    def events(self) -> Iterator[StreamEvent]:
+        """The live event stream, until the daemon goes away: its status (`hello`), then every
+        suggestion event."""
         with self._stream("GET", "/events", timeout=httpx.Timeout(10, read=None)) as response:
             if response.status_code >= 400:
                 raise ApiError(response.read().decode(), response.status_code)
@@ -166,5 +201,11 @@ class DaemonClient:
                 if line.startswith("event:"):
                     event = line.split(":", 1)[1].strip()
                 elif line.startswith("data:"):
-                    yield event, line.split(":", 1)[1].strip()
+                    data = line.split(":", 1)[1].strip()
+                    if event == "hello":
+                        yield DaemonStatus.model_validate_json(data)
+                    elif event in ("added", "updated", "removed"):
+                        yield SuggestionEvent.model_validate(
+                            {"type": event, "suggestion": json.loads(data)}
+                        )
                     event = "message"

@@ -2,7 +2,7 @@
 
 One change is worked on at a time, because one local model serves them all; the watcher's
 bounded, latest-wins queue is the only buffer. A newer save of the same file cancels the work in
-flight for it.
+flight for it. Kept answers are published to `kept` listeners (history records the prompt).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.patches import read_source, sha256_text
 from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestion_builder import build_suggestion
+from takeaways_daemon.suggestion_events import Listeners, SuggestionKept
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
 from takeaways_daemon.task_decoding import task_request
 from takeaways_daemon.tasks import Task
@@ -55,6 +56,8 @@ class SuggestionEngine:
         self.supervisor = supervisor
         self.store = store
         self.metrics = metrics
+        self.kept: Listeners[SuggestionKept] = Listeners()
+        """Told of every answer that passed the checks, with the exact prompt behind it."""
         self._last_seen: dict[str, str] = {}
         self._inflight: dict[str, asyncio.Task[None]] = {}
 
@@ -91,12 +94,10 @@ class SuggestionEngine:
                 self.metrics.count("rejected")
                 log.info("%s %s: patch rejected (%s)", task.kind, task.path, error)
                 continue
-            self.on_kept(task, request.prompt, suggestion)
+            kept = SuggestionKept(suggestion, context=task.shown_code, prompt=request.prompt)
+            self.kept.publish(kept)
             return suggestion
         return None
-
-    def on_kept(self, task: Task, prompt: str, suggestion: Suggestion) -> None:
-        """Hook: `suggestion` passed every check; `prompt` is exactly what the model was shown."""
 
     def _still_current(self, task: Task) -> bool:
         try:
@@ -119,20 +120,19 @@ class SuggestionEngine:
                 self.metrics.count("stale_dropped")
                 return
             suggestion.latency_ms = (time.monotonic() - saved_at) * 1000
-            self.store.add(suggestion)
-            self.metrics.count("suggestions")
-            self.metrics.count(f"suggestions_{suggestion.kind}")
-            self.metrics.record_suggestion(suggestion.latency_ms)
+            self.store.add(suggestion)  # metrics and history count it as listeners
 
     def plan(self, relative: str, text: str | None) -> list[Task]:
-        """Remember the file's new text and work out what to ask about it."""
+        """Remember the file's new text and work out what to ask about it.
+
+        Open suggestions for the file follow the edit: moved if their lines are untouched,
+        stale otherwise.
+        """
+        previous = self._last_seen.pop(relative, None)
+        self.store.file_changed(relative, previous, text)
         if text is None:
-            self._last_seen.pop(relative, None)
-            self.store.mark_stale(relative, None)
             return []
-        previous = self._last_seen.get(relative)
         self._last_seen[relative] = text
-        self.store.mark_stale(relative, sha256_text(text))
         if previous == text:
             return []
         tasks = plan_tasks(

@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from takeaways_daemon.errors import FileChangedError, PatchRejected
@@ -40,6 +40,10 @@ def _diff_lines(text: str) -> list[str]:
 
 def _ensure_newline(text: str) -> str:
     return text if not text or text.endswith("\n") else text + "\n"
+
+
+DIFF_CONTEXT_LINES = 3
+"""Unchanged lines shown around a patch in its diff; they must stay unchanged for it to move."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ class LinePatch:
             replacement = replacement.removesuffix("\n")
         return "".join(lines[: self.start_line - 1]) + replacement + "".join(lines[self.end_line :])
 
-    def unified_diff(self, text: str, context: int = 3) -> str:
+    def unified_diff(self, text: str, context: int = DIFF_CONTEXT_LINES) -> str:
         """The patch as a unified diff against `text`."""
         after = self.apply_to(text)
         return "".join(
@@ -81,6 +85,45 @@ class LinePatch:
                 _diff_lines(text), _diff_lines(after), f"a/{self.path}", f"b/{self.path}", n=context
             )
         )
+
+
+def reanchor(
+    patch: LinePatch, before: str, after: str, context: int = DIFF_CONTEXT_LINES
+) -> LinePatch | None:
+    """`patch`, made for `before`, moved to where its lines now are in `after`.
+
+    None when the patched lines, or the `context` lines around them, were edited (the patch is
+    stale). Edits elsewhere keep it; lines inserted or removed above it shift its numbers.
+
+    >>> patch = LinePatch("a.py", 2, 2, "y = 2\\n", original="y = 1\\n")
+    >>> reanchor(patch, "x = 1\\ny = 1\\n", "import os\\nx = 1\\ny = 1\\n", context=0).start_line
+    3
+    >>> reanchor(patch, "x = 1\\ny = 1\\n", "x = 1\\ny = 5\\n", context=0) is None
+    True
+    """
+    old, new = _lines(before), _lines(after)
+    # The protected span, as 0-based half-open indexes into `old`.
+    low = max(0, patch.start_line - 1 - context)
+    high = min(len(old), patch.end_line + context)
+    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
+    for tag, old_start, old_end, new_start, _ in matcher.get_opcodes():
+        if tag == "equal":
+            if old_start <= low and high <= old_end:
+                moved = replace(
+                    patch,
+                    start_line=patch.start_line + new_start - old_start,
+                    end_line=patch.end_line + new_start - old_start,
+                )
+                try:
+                    moved.apply_to(after)
+                except PatchRejected:
+                    return None
+                return moved
+            continue
+        # An edit touches the span when it overlaps it, or inserts lines strictly inside it.
+        if (old_start < high and low < old_end) or low < old_start == old_end < high:
+            return None
+    return None
 
 
 def patch_from_texts(path: str, before: str, after: str) -> LinePatch:

@@ -1,4 +1,8 @@
-"""The daemon's composition root: one watcher, one engine, one backend, one store per project."""
+"""The daemon's composition root: one watcher, one engine, one backend, one store per project.
+
+The graph is the same whether history is on or off: metrics, and history when enabled, are
+listeners on the engine's and the store's events (`suggestion_events.py`).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +12,13 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 from takeaways_daemon import __version__, prompt_format
 from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.engine import SuggestionEngine
 from takeaways_daemon.errors import PatchRejected, TakeawaysError
-from takeaways_daemon.history.recorder import (
-    HistoryRecorder,
-    RecordingSuggestionEngine,
-    RecordingSuggestionStore,
-)
+from takeaways_daemon.history.recorder import HistoryRecorder
 from takeaways_daemon.history.store import HistoryStore
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.patches import apply_to_file
@@ -27,6 +26,14 @@ from takeaways_daemon.sanitize import strip_control
 from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
 from takeaways_daemon.watcher import ProjectWatcher
+from takeaways_daemon.wire import (
+    BackendView,
+    DaemonStatus,
+    GenerateResult,
+    HistoryView,
+    SuggestionCounts,
+    WatcherView,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +52,22 @@ class DaemonService:
         self.metrics = Metrics()
         self.history: HistoryStore | None = None
         self.recorder: HistoryRecorder | None = None
-        self.store: SuggestionStore = SuggestionStore()
+        self.store = SuggestionStore()
         self.supervisor = BackendSupervisor(settings)
+        self.engine = SuggestionEngine(
+            self.root, settings, self.supervisor, self.store, self.metrics
+        )
+        self.store.events.subscribe(self.metrics.on_store_event)
         if settings.history.enabled:
             # Opened before anything runs: with no usable key the daemon does not start (the
             # error names the fixes), so nothing is ever kept in plain text.
             self.history = HistoryStore.open(settings.history)
             self.recorder = HistoryRecorder(self.history, self.root, settings.history, self.metrics)
-            self.store = RecordingSuggestionStore(self.recorder)
-            self.engine: SuggestionEngine = RecordingSuggestionEngine(
-                self.root, settings, self.supervisor, self.store, self.metrics,
-                recorder=self.recorder,
-            )  # fmt: skip
-        else:
-            self.engine = SuggestionEngine(
-                self.root, settings, self.supervisor, self.store, self.metrics
-            )
+            self.engine.kept.subscribe(self.recorder.on_kept)
+            self.store.events.subscribe(self.recorder.on_store_event)
         self.watcher = ProjectWatcher(self.root, settings.watcher)
         self.watcher.add_superseded_listener(self.engine.on_superseded)
-        self._tasks: list[asyncio.Task[Any]] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Start watching and load the model (the model loads in the background)."""
@@ -111,27 +115,22 @@ class DaemonService:
             self.metrics.count("accept_refused")
             raise
         accepted = suggestion.model_copy(update={"status": "accepted"})
-        self.store.update(accepted)
-        self.metrics.count("accepted")
-        if self.recorder is not None:
-            self.recorder.applied(accepted)
+        self.store.update(accepted)  # history audits the apply as a listener
         return accepted
 
     def reject(self, suggestion_id: str) -> Suggestion:
         """Dismiss a suggestion."""
         rejected = self.get(suggestion_id).model_copy(update={"status": "rejected"})
         self.store.update(rejected)
-        self.metrics.count("rejected_by_user")
         return rejected
 
     def rate(self, suggestion_id: str, rating: int) -> Suggestion:
         """Record 👍 (+1) or 👎 (-1)."""
         rated = self.get(suggestion_id).model_copy(update={"rating": rating})
         self.store.update(rated)
-        self.metrics.count("rated_up" if rating > 0 else "rated_down")
         return rated
 
-    async def generate(self, prompt: str, max_tokens: int | None = None) -> dict[str, Any]:
+    async def generate(self, prompt: str, max_tokens: int | None = None) -> GenerateResult:
         """Prompt in, code out (the seed's `/generate`), in the shared prompt format."""
         instruction = f"{prompt.strip()} Answer with the code in a ```python fence."
         request = GenerationRequest.from_settings(
@@ -144,45 +143,45 @@ class DaemonService:
         text = strip_control(generation.text)
         fenced = text.split("```", 2)
         code = fenced[1].split("\n", 1)[1] if len(fenced) == 3 and "\n" in fenced[1] else text
-        return {
-            "code": code.rstrip(),
-            "text": text,
-            "backend": generation.backend,
-            "model": generation.model,
-            "latency_ms": round(generation.total_s * 1000, 1),
-        }
+        return GenerateResult(
+            code=code.rstrip(),
+            text=text,
+            backend=generation.backend,
+            model=generation.model,
+            latency_ms=round(generation.total_s * 1000, 1),
+        )
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> DaemonStatus:
         """Everything `takeaways status` and the TUI's status bar show."""
         backend = self.supervisor.status
-        return {
-            "version": __version__,
-            "pid": os.getpid(),
-            "root": str(self.root),
-            "uptime_s": round(time.time() - self.started_at, 1),
-            "backend": {
-                "state": backend.state,
-                "name": backend.backend,
-                "model": backend.model,
-                "reason": backend.reason,
-                "details": backend.details,
-            },
-            "watcher": {"mode": self.watcher.mode, "queue_depth": self.watcher.queue_depth},
-            "suggestions": {
-                "kept": len(self.store),
-                "open": sum(1 for item in self.store if item.status == "open"),
-            },
-            "metrics": self.metrics.snapshot(),
-            "history": self._history_status(),
-        }
+        return DaemonStatus(
+            version=__version__,
+            pid=os.getpid(),
+            root=str(self.root),
+            uptime_s=round(time.time() - self.started_at, 1),
+            backend=BackendView(
+                state=backend.state,
+                name=backend.backend,
+                model=backend.model,
+                reason=backend.reason,
+                details=backend.details,
+            ),
+            watcher=WatcherView(mode=self.watcher.mode, queue_depth=self.watcher.queue_depth),
+            suggestions=SuggestionCounts(
+                kept=len(self.store),
+                open=sum(1 for item in self.store if item.status == "open"),
+            ),
+            metrics=self.metrics.snapshot(),
+            history=self._history_status(),
+        )
 
-    def _history_status(self) -> dict[str, Any]:
+    def _history_status(self) -> HistoryView:
         if self.history is None:
-            return {"enabled": False}
-        return {
-            "enabled": True,
-            "path": str(self.history.path),
-            "key_source": self.settings.history.key_source,
-            "errors": self.metrics.counters.get("history_errors", 0),
-            "pending_writes": self.recorder.writer.pending if self.recorder else 0,
-        }
+            return HistoryView(enabled=False)
+        return HistoryView(
+            enabled=True,
+            path=str(self.history.path),
+            key_source=self.settings.history.key_source,
+            errors=self.metrics.counters.get("history_errors", 0),
+            pending_writes=self.recorder.writer.pending if self.recorder else 0,
+        )

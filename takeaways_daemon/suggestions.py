@@ -1,81 +1,69 @@
-"""Suggestions: what the daemon offers the user, and the store that keeps them for clients."""
+"""The store that keeps the daemon's suggestions for clients, and tells listeners what changed.
+
+A suggestion is the wire model `Suggestion` (takeaways_daemon/wire.py). The store publishes
+typed events (`suggestion_events.py`) for every addition, change and eviction; history, metrics
+and the API's event stream are listeners, never subclasses.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
-import time
 from collections import OrderedDict
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Callable, Iterator
 
-from pydantic import BaseModel, Field
+from takeaways_daemon.patches import reanchor, sha256_text
+from takeaways_daemon.suggestion_events import (
+    Listeners,
+    StoreEvent,
+    SuggestionAdded,
+    SuggestionChanged,
+    SuggestionRemoved,
+)
+from takeaways_daemon.wire import Suggestion, SuggestionEvent, new_suggestion_id
 
-from takeaways_daemon.kinds import SuggestionStatus, TaskKind
-from takeaways_daemon.patches import LinePatch
+# Suggestion and its event are wire models; they are re-exported for the daemon's own modules.
+__all__ = [
+    "Suggestion", "SuggestionEvent", "SuggestionStore", "moved_suggestion", "new_suggestion_id",
+]  # fmt: skip
+
+STORE_LIMIT = 1000
+"""Suggestions kept in memory; the oldest beyond it are dropped (and `removed` is published)."""
+SUBSCRIBER_QUEUE = 1000
+"""Events buffered for one stream client; one that falls this far behind is dropped."""
 
 
-def new_suggestion_id() -> str:
-    """A short random id that is easy to type (`takeaways apply 3f9c2a1b`)."""
-    return secrets.token_hex(4)
+def moved_suggestion(item: Suggestion, before: str, after: str) -> Suggestion | None:
+    """`item`, made for file text `before`, re-anchored to `after`; None if its lines changed.
 
-
-class Suggestion(BaseModel):
-    """One checked suggestion. `replacement` replaces lines `start_line..end_line` (1-based)."""
-
-    id: str = Field(default_factory=new_suggestion_id)
-    kind: TaskKind
-    path: str
-    start_line: int
-    end_line: int
-    replacement: str
-    original: str
-    title: str
-    explanation: str
-    diff: str = ""
-    file_sha256: str
-    """The file's fingerprint when the suggestion was made; apply refuses on a mismatch."""
-    symbol: str | None = None
-    backend: str = ""
-    model: str = ""
-    latency_ms: float = 0.0
-    created_at: float = Field(default_factory=time.time)
-    status: SuggestionStatus = "open"
-    rating: int | None = None
-
-    def patch(self) -> LinePatch:
-        """The suggestion's edit as a `LinePatch`."""
-        return LinePatch(self.path, self.start_line, self.end_line, self.replacement, self.original)
-
-    def scan_view(self) -> dict[str, object]:
-        """The stable JSON shape of `takeaways scan --json`."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "path": self.path,
-            "start_line": self.start_line,
-            "end_line": self.end_line,
-            "replacement": self.replacement,
-            "title": self.title,
-            "explanation": self.explanation,
-            "diff": self.diff,
+    The line numbers, the diff and the file fingerprint follow the new text, so accepting it
+    later still passes `apply_to_file`'s check and writes the same edit.
+    """
+    patch = reanchor(item.patch(), before, after)
+    if patch is None:
+        return None
+    is_explanation = item.replacement == item.original
+    return item.model_copy(
+        update={
+            "start_line": patch.start_line,
+            "end_line": patch.end_line,
+            "file_sha256": sha256_text(after),
+            "diff": "" if is_explanation else patch.unified_diff(after),
         }
-
-
-class SuggestionEvent(BaseModel):
-    """A change in the store, as sent on the event stream."""
-
-    type: Literal["added", "updated", "removed"]
-    suggestion: Suggestion
+    )
 
 
 class SuggestionStore:
-    """Suggestions in memory, newest last, with live subscribers. Owned by the event loop."""
+    """Suggestions in memory, newest last, publishing what happens to them.
 
-    def __init__(self, limit: int = 1000) -> None:
+    Owned by the event loop. `events` calls listeners synchronously; `subscribe` gives an
+    asyncio client (the API's event stream, `takeaways watch`) a queue of wire events.
+    """
+
+    def __init__(self, limit: int = STORE_LIMIT) -> None:
         self._items: OrderedDict[str, Suggestion] = OrderedDict()
-        self._limit = limit
-        self._subscribers: set[asyncio.Queue[SuggestionEvent]] = set()
+        self.limit = limit
+        self.events: Listeners[StoreEvent] = Listeners()
+        self._queues: dict[asyncio.Queue[SuggestionEvent], Callable[[], None]] = {}
 
     def __len__(self) -> int:
         return len(self._items)
@@ -88,37 +76,65 @@ class SuggestionStore:
         return self._items.get(suggestion_id)
 
     def add(self, suggestion: Suggestion) -> None:
-        """Keep a finished, checked suggestion and tell subscribers."""
+        """Keep a finished, checked suggestion; the oldest beyond the limit are removed."""
         self._items[suggestion.id] = suggestion
-        while len(self._items) > self._limit:
-            self._items.popitem(last=False)
-        self._publish(SuggestionEvent(type="added", suggestion=suggestion))
+        self.events.publish(SuggestionAdded(suggestion))
+        while len(self._items) > self.limit:
+            _, evicted = self._items.popitem(last=False)
+            self.events.publish(SuggestionRemoved(evicted))
 
     def update(self, suggestion: Suggestion) -> None:
-        """Record a new status or rating."""
+        """Record a new status, rating or anchor of a kept suggestion."""
+        previous = self._items.get(suggestion.id)
         self._items[suggestion.id] = suggestion
-        self._publish(SuggestionEvent(type="updated", suggestion=suggestion))
+        self.events.publish(SuggestionChanged(suggestion, previous or suggestion))
 
-    def mark_stale(self, path: str, current_sha256: str | None) -> None:
-        """Open suggestions for `path` made on other file text can no longer apply."""
+    def file_changed(self, path: str, before: str | None, after: str | None) -> None:
+        """`path` now holds `after` (None: deleted); its text was `before` when last seen.
+
+        Open suggestions whose lines (and context) are untouched are re-anchored to the new
+        text; the others can no longer apply and go stale. A suggestion made on text other
+        than `before` cannot be traced line by line, so it goes stale too.
+        """
+        current = None if after is None else sha256_text(after)
+        previous = None if before is None else sha256_text(before)
         for item in list(self._items.values()):
-            if item.path == path and item.status == "open" and item.file_sha256 != current_sha256:
-                self.update(item.model_copy(update={"status": "stale"}))
+            if item.path != path or item.status != "open" or item.file_sha256 == current:
+                continue
+            moved = None
+            if before is not None and after is not None and item.file_sha256 == previous:
+                moved = moved_suggestion(item, before, after)
+            self.update(moved or item.model_copy(update={"status": "stale"}))
 
     def subscribe(self) -> asyncio.Queue[SuggestionEvent]:
-        """A queue receiving every later event; call `unsubscribe` when done."""
-        queue: asyncio.Queue[SuggestionEvent] = asyncio.Queue(maxsize=1000)
-        self._subscribers.add(queue)
+        """A queue, on the calling event loop, receiving every later event as the wire sends it.
+
+        Call `unsubscribe` when done. Events may be published from any thread: they reach the
+        queue through its own loop.
+        """
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[SuggestionEvent] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE)
+
+        def deliver(event: SuggestionEvent) -> None:
+            if queue not in self._queues:
+                return
+            if queue.full():
+                # A client that stopped reading must not stall the daemon: drop it.
+                self.unsubscribe(queue)
+            else:
+                queue.put_nowait(event)
+
+        def forward(event: StoreEvent) -> None:
+            if loop.is_closed():  # the client's loop ended without unsubscribing
+                self.unsubscribe(queue)
+                return
+            loop.call_soon_threadsafe(deliver, event.wire())
+
+        self._queues[queue] = self.events.subscribe(forward)
         return queue
 
     def unsubscribe(self, queue: asyncio.Queue[SuggestionEvent]) -> None:
         """Stop sending events to `queue`."""
-        self._subscribers.discard(queue)
-
-    def _publish(self, event: SuggestionEvent) -> None:
-        for queue in list(self._subscribers):
-            if queue.full():
-                # A client that stopped reading must not stall the daemon: drop it.
-                self._subscribers.discard(queue)
-            else:
-                queue.put_nowait(event)
+        stop = self._queues.pop(queue, None)
+        if stop is not None:
+            stop()

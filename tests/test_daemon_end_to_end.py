@@ -59,23 +59,23 @@ def test_saving_a_broken_file_yields_a_fix_that_applies(project: Path) -> None:
     try:
         with DaemonClient.for_project(project) as client:
             status = client.status()
-            assert status["watcher"]["mode"] == "inotify"
+            assert status.watcher.mode == "inotify"
             (project / "calc.py").write_text(BROKEN)
             fixes = wait_for(lambda: client.suggestions(kind="fix"), timeout=180)
             fix = fixes[0]
-            assert fix["path"] == "calc.py"
-            assert fix["backend"] == "embedded"
-            assert fix["start_line"] == 1
-            assert "def add(a, b):" in fix["replacement"]
+            assert fix.path == "calc.py"
+            assert fix.backend == "embedded"
+            assert fix.start_line == 1
+            assert "def add(a, b):" in fix.replacement
             status = client.status()
-            assert status["backend"]["name"] == "embedded"
-            assert status["metrics"]["counters"]["suggestions"] >= 1
-        applied = takeaways("apply", fix["id"], "--project", str(project))
+            assert status.backend.name == "embedded"
+            assert status.metrics.counters["suggestions"] >= 1
+        applied = takeaways("apply", fix.id, "--project", str(project))
         assert applied.returncode == 0, applied.stderr
         fixed = (project / "calc.py").read_text()
         ast.parse(fixed)
         assert fixed.endswith("print(add(1, 2))\n")
-        again = takeaways("apply", fix["id"], "--project", str(project))
+        again = takeaways("apply", fix.id, "--project", str(project))
         assert again.returncode != 0
         assert "accepted, not open" in again.stderr
     finally:
@@ -84,6 +84,33 @@ def test_saving_a_broken_file_yields_a_fix_that_applies(project: Path) -> None:
     files = ProjectFiles(project)
     assert not files.is_locked()
     assert not files.runtime.exists() and not files.token.exists()
+
+
+def test_lines_added_above_a_fix_move_it_and_apply_still_fixes_the_file(project: Path) -> None:
+    """Staleness by lines: a header added above a listed fix keeps it open, two lines lower."""
+    header = "# calc: a tiny module\n# the header came later\n"
+    started = takeaways("start", str(project))
+    assert started.returncode == 0, started.stderr
+    try:
+        with DaemonClient.for_project(project) as client:
+            (project / "calc.py").write_text(BROKEN)
+            fix = wait_for(lambda: client.suggestions(kind="fix"), timeout=180)[-1]
+            # One rename, so the watcher never sees a half-written file.
+            (project / "calc.new").write_text(header + BROKEN)
+            os.replace(project / "calc.new", project / "calc.py")
+            moved = wait_for(
+                lambda: (item := client.suggestion(fix.id)).start_line != fix.start_line and item,
+                timeout=30,
+            )
+            assert (moved.status, moved.start_line) == ("open", fix.start_line + 2)
+        applied = takeaways("apply", fix.id, "--project", str(project))
+        assert applied.returncode == 0, applied.stderr
+        fixed = (project / "calc.py").read_text()
+        ast.parse(fixed)
+        assert fixed.startswith(header) and fixed.endswith("print(add(1, 2))\n")
+    finally:
+        stopped = takeaways("stop", str(project))
+    assert stopped.returncode == 0, stopped.stderr
 
 
 def test_one_daemon_per_project_and_status_reports_it(project: Path) -> None:

@@ -48,6 +48,8 @@ class Rig:
         self.root = root
         self.metrics = Metrics()
         self.store = SuggestionStore()
+        # Wired as the daemon wires it: metrics count what the store publishes.
+        self.store.events.subscribe(self.metrics.on_store_event)
         self.supervisor = BackendSupervisor(settings)
         self.engine = SuggestionEngine(root, settings, self.supervisor, self.store, self.metrics)
         self.backend: ScriptedBackend

@@ -12,19 +12,17 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
-from pydantic import BaseModel, ConfigDict
 
 from takeaways_daemon.backends.base import Backend, GenerationRequest
-from takeaways_daemon.backends.registry import BackendRegistry
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.engine import SuggestionEngine
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.settings import Settings, load_settings
 from takeaways_daemon.suggestions import SuggestionStore
+from tests.plugins.stand_in import registry_serving
 from training.evaluation.benchmark_run import sample_request
 from training.evaluation.decoding import DecodingOverride
 from training.evaluation.explanation_quality import ITEMS
@@ -54,23 +52,6 @@ class RecordingBackend(Backend):
         yield "not an answer"
 
 
-class AnyOptions(BaseModel):
-    """Takes whatever section the built-in it stands in for has."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-class StandIn(Backend):
-    """Registered under a built-in's name; hands out the one recording backend."""
-
-    Options: ClassVar[type[BaseModel]] = AnyOptions
-    instance: ClassVar[Backend]
-
-    @classmethod
-    def create(cls, options: Any, settings: Settings) -> Any:
-        return cls.instance
-
-
 @pytest.fixture
 def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
     # A fixed seed: the daemon then seeds attempt i with seed + i, and eval follows the rule.
@@ -81,9 +62,8 @@ def settings(monkeypatch: pytest.MonkeyPatch) -> Settings:
 def daemon_request(settings: Settings, model: ModelIdentity, tmp_path: Path) -> GenerationRequest:
     """The first request the daemon's engine makes for the first explain item."""
     backend = RecordingBackend(model.label)
-    registry = BackendRegistry()
-    for name in ("ollama", "embedded"):  # whichever the supervisor tries first
-        registry.register(type(f"StandIn{name}", (StandIn,), {"name": name, "instance": backend}))
+    # Under both names: whichever the supervisor tries first.
+    registry = registry_serving(backend, "ollama", "embedded")
     supervisor = BackendSupervisor(settings, registry)
     engine = SuggestionEngine(tmp_path, settings, supervisor, SuggestionStore(), Metrics())
 

@@ -77,13 +77,13 @@ class TestRecording:
     def test_every_kept_suggestion_becomes_a_history_row(self, daemon: Daemon) -> None:
         first, second = add_suggestion(daemon, "First"), add_suggestion(daemon, "Second")
         page = daemon.client.history()
-        assert page["total"] == 2
-        assert [item["id"] for item in page["items"]] == [second.id, first.id]
-        item = page["items"][1]
-        assert item["title"] == "First" and item["path"] == "calc.py"
-        assert item["outcome"] == "open" and item["tampered"] is False
-        assert "+    return x * 2" in item["diff"]
-        assert set(item) == {
+        assert page.total == 2
+        assert [item.id for item in page.items] == [second.id, first.id]
+        item = page.items[1]
+        assert item.title == "First" and item.path == "calc.py"
+        assert item.outcome == "open" and item.tampered is False
+        assert "+    return x * 2" in item.diff
+        assert set(item.model_dump()) == {
             "id", "created_at", "updated_at", "kind", "path", "start_line", "end_line", "title",
             "explanation", "diff", "backend", "model", "latency_ms", "outcome", "rating",
             "tampered",
@@ -96,9 +96,9 @@ class TestRecording:
         daemon.client.accept(applied.id)
         daemon.client.rate(applied.id, 1)
         daemon.client.reject(dismissed.id)
-        assert daemon.client.history_item(applied.id)["outcome"] == "accepted"
-        assert daemon.client.history_item(applied.id)["rating"] == 1
-        assert daemon.client.history_item(dismissed.id)["outcome"] == "rejected"
+        assert daemon.client.history_item(applied.id).outcome == "accepted"
+        assert daemon.client.history_item(applied.id).rating == 1
+        assert daemon.client.history_item(dismissed.id).outcome == "rejected"
         assert (daemon.root / "calc.py").read_text() == "def double(x):\n    return x * 2\n"
         history = daemon.service.history
         assert history is not None
@@ -137,22 +137,22 @@ class TestRecording:
         assert outcomes == {"/a": "ignored", "/b": "accepted"}
 
     def test_status_says_history_is_on_and_where(self, daemon: Daemon) -> None:
-        status = daemon.client.status()["history"]
-        assert status["enabled"] is True
-        assert status["path"] == str(locations.history_db_path())
-        assert status["key_source"] == "keyring"
+        status = daemon.client.status().history
+        assert status.enabled is True
+        assert status.path == str(locations.history_db_path())
+        assert status.key_source == "keyring"
 
 
 class TestApi:
     def test_filters_search_and_paging(self, daemon: Daemon) -> None:
         ids = [add_suggestion(daemon, f"Title {n}").id for n in range(5)]
         daemon.client.reject(ids[1])
-        assert [i["id"] for i in daemon.client.history(outcome="rejected")["items"]] == [ids[1]]
-        assert daemon.client.history(q="TITLE 3")["items"][0]["id"] == ids[3]
-        assert daemon.client.history(kind="fix")["total"] == 0
+        assert [i.id for i in daemon.client.history(outcome="rejected").items] == [ids[1]]
+        assert daemon.client.history(q="TITLE 3").items[0].id == ids[3]
+        assert daemon.client.history(kind="fix").total == 0
         page = daemon.client.history(limit=2, offset=1)
-        assert page["total"] == 5 and [i["id"] for i in page["items"]] == [ids[3], ids[2]]
-        assert daemon.client.history(path="calc.py")["total"] == 5
+        assert page.total == 5 and [i.id for i in page.items] == [ids[3], ids[2]]
+        assert daemon.client.history(path="calc.py").total == 5
 
     def test_bad_filters_are_refused(self, daemon: Daemon) -> None:
         for filters in ({"kind": "poem"}, {"outcome": "maybe"}, {"limit": 0}):
@@ -165,7 +165,9 @@ class TestApi:
     ) -> None:
         suggestion = add_suggestion(daemon)
         item = daemon.client.history_item(suggestion.id)
-        assert {"context", "prompt"} <= set(item) and item["title"] == "Double it"
+        assert item.title == "Double it"
+        # Added straight to the store (no engine ran), so the model was shown nothing.
+        assert (item.context, item.prompt) == ("", "")
         with pytest.raises(ApiError) as missing:
             daemon.client.history_item("deadbeef")
         assert missing.value.status_code == 404
@@ -176,12 +178,12 @@ class TestApi:
         daemon.client.rate(ids[0], -1)
         daemon.client.accept(ids[3])
         stats = daemon.client.history_stats()
-        assert stats["total"] == 4
-        assert stats["by_kind"] == {"complete": 4}
-        assert stats["outcomes"] == {"rejected": 1, "accepted": 1, "open": 2}
-        assert stats["acceptance_rate"] == 0.5
-        assert stats["ratings"] == {"up": 0, "down": 1}
-        assert set(stats["latency_ms"]) == {"p50", "p95"}
+        assert stats.total == 4
+        assert stats.by_kind == {"complete": 4}
+        assert stats.outcomes == {"rejected": 1, "accepted": 1, "open": 2}
+        assert stats.acceptance_rate == 0.5
+        assert (stats.ratings.up, stats.ratings.down) == (0, 1)
+        assert stats.latency_ms.p50 is None  # suggestions added by hand carry no latency
 
     def test_a_tampered_row_is_flagged_and_the_rest_still_list(self, daemon: Daemon) -> None:
         good, bad = add_suggestion(daemon, "Good"), add_suggestion(daemon, "Bad")
@@ -189,6 +191,6 @@ class TestApi:
         assert daemon.service.recorder.flush(), "the rows are written before we edit them"
         with sqlite3.connect(locations.history_db_path()) as raw:
             raw.execute("UPDATE records SET summary = zeroblob(60) WHERE id = ?", (bad.id,))
-        items = {item["id"]: item for item in daemon.client.history()["items"]}
-        assert items[bad.id]["tampered"] is True and items[bad.id]["title"] == ""
-        assert items[good.id]["tampered"] is False and items[good.id]["title"] == "Good"
+        items = {item.id: item for item in daemon.client.history().items}
+        assert items[bad.id].tampered is True and items[bad.id].title == ""
+        assert items[good.id].tampered is False and items[good.id].title == "Good"

@@ -45,21 +45,21 @@ def test_a_daemon_run_writes_encrypted_rows_that_the_api_returns(
     assert started.returncode == 0, started.stderr
     try:
         with DaemonClient.for_project(project) as client:
-            assert client.status()["history"]["enabled"] is True
-            pid = client.status()["pid"]
+            assert client.status().history.enabled is True
+            pid = client.status().pid
             (project / "calc.py").write_text(BROKEN)
             deadline = time.monotonic() + 180
-            while not client.history()["total"]:
+            while not client.history().total:
                 assert time.monotonic() < deadline, "no history row within 180 s"
                 time.sleep(0.5)
-            item = client.history()["items"][0]
+            item = client.history().items[0]
             live = client.suggestions()[0]
-            assert item["id"] == live["id"] and item["kind"] == "fix"
-            assert item["backend"] == "embedded" and item["latency_ms"] > 0
-            full = client.history_item(item["id"])
-            assert SECRET in full["context"] and SECRET in full["prompt"]
-            client.reject(item["id"])
-            assert client.history_item(item["id"])["outcome"] == "rejected"
+            assert item.id == live.id and item.kind == "fix"
+            assert item.backend == "embedded" and item.latency_ms > 0
+            full = client.history_item(item.id)
+            assert SECRET in full.context and SECRET in full.prompt
+            client.reject(item.id)
+            assert client.history_item(item.id).outcome == "rejected"
             environment = Path(f"/proc/{pid}/environ").read_bytes()
     finally:
         stopped = takeaways("stop", str(project))

@@ -15,6 +15,7 @@ import pytest
 from takeaways_daemon import prompt_format
 from takeaways_daemon.api_client import ApiError, DaemonClient
 from takeaways_daemon.follow_up import MAX_QUESTION_CHARS, follow_up_prompt
+from takeaways_daemon.wire import AnswerDone
 from tests.tui_support import RecordedDaemon, recorded_suggestions
 
 FIX_ID = "3f9c2a1b"
@@ -43,9 +44,9 @@ def test_a_question_over_the_limit_is_refused_before_any_model_runs(client: Daem
 
 def test_a_backend_failure_ends_the_stream_with_the_error(client: DaemonClient) -> None:
     records = list(client.ask(FIX_ID, "Why a colon?"))
-    assert len(records) == 1
-    assert records[0]["done"] is True
-    assert "no backend is available" in records[0]["error"]
+    (done,) = records
+    assert isinstance(done, AnswerDone)
+    assert done.error is not None and "no backend is available" in done.error
 
 
 def test_the_follow_up_prompt_uses_the_shared_format_with_the_suggestion_and_question() -> None:

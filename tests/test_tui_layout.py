@@ -102,7 +102,10 @@ def test_rows_drawn_before_the_table_measured_them_are_redrawn_at_full_width(
         async with app.run_test(size=(120, 40)) as pilot:
             screen = await main_screen_with_rows(app, pilot)
             await pilot.pause(0.2)
-            items = [dict(item, title=longer) for item in screen.suggestions.items.values()]
+            items = [
+                item.model_copy(update={"title": longer})
+                for item in screen.suggestions.items.values()
+            ]
             screen.suggestions.replace_all(items)
             screen_text(app)  # a frame drawn before the table is idle again
             await pilot.pause(0.3)

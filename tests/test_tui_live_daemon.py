@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from takeaways_daemon.runtime_files import ProjectFiles
+from takeaways_daemon.wire import Suggestion
 from tests.tui_support import screen_text
 from tui.app import TakeawaysApp
 from tui.display_text import one_line
@@ -62,7 +63,7 @@ def main_screen(app: TakeawaysApp) -> MainScreen:
     return screen
 
 
-async def wait_for_fix_row(pilot, project: Path) -> dict[str, object]:  # type: ignore[no-untyped-def]
+async def wait_for_fix_row(pilot, project: Path) -> Suggestion:  # type: ignore[no-untyped-def]
     """Save a file with a syntax error; return the fix suggestion once its row shows."""
     app = pilot.app
     await wait_until(pilot, lambda: main_screen(app).status_bar.link == "connected", 90)
@@ -70,7 +71,7 @@ async def wait_for_fix_row(pilot, project: Path) -> dict[str, object]:  # type: 
     listed = main_screen(app).suggestions
     await wait_until(pilot, lambda: listed.row_count > 0, SUGGESTION_TIMEOUT_S)
     item = listed.selected
-    assert item is not None and item["kind"] == "fix" and item["path"] == "calc.py"
+    assert item is not None and item.kind == "fix" and item.path == "calc.py"
     assert "calc.py:1" in screen_text(app)
     return item
 
@@ -83,7 +84,7 @@ def test_a_save_shows_a_row_and_accept_changes_the_file_on_disk(project: Path) -
         async with app.run_test(size=(120, 40), notifications=True) as pilot:
             item = await wait_for_fix_row(pilot, project)
             assert app.link.started_here
-            assert one_line(item["title"], 20).rstrip("…") in screen_text(app)
+            assert one_line(item.title, 20).rstrip("…") in screen_text(app)
             await pilot.press("a")
             await wait_until(pilot, lambda: (project / "calc.py").read_text() != BROKEN, 30)
             await wait_until(pilot, lambda: main_screen(app).suggestions.row_count == 0, 10)
@@ -102,7 +103,7 @@ def test_reject_removes_the_row_and_leaves_the_file_alone(project: Path) -> None
             item = await wait_for_fix_row(pilot, project)
             await pilot.press("r")
             listed = main_screen(app).suggestions
-            await wait_until(pilot, lambda: item["id"] not in listed.items, 15)
+            await wait_until(pilot, lambda: item.id not in listed.items, 15)
             assert listed.row_count == 0
             assert "No suggestions yet" in screen_text(app)
 

@@ -12,6 +12,15 @@ from pathlib import Path
 
 from rich.console import Console
 
+from takeaways_daemon.wire import (
+    BackendView,
+    DaemonStatus,
+    HistoryStats,
+    HistoryView,
+    MetricsView,
+    SuggestionCounts,
+    WatcherView,
+)
 from tests.tui_support import (
     RECORDED_NOW,
     RecordedDaemon,
@@ -76,8 +85,13 @@ def test_escape_sequences_and_markup_in_model_text_show_as_inert_text(tmp_path: 
 
 def test_daemon_strings_in_the_stats_tables_are_not_read_as_markup() -> None:
     """The stats screen's tables take the backend name and stored kinds and outcomes as is."""
-    status = {"backend": {"name": f"ollama{OSC_TITLE}", "model": MARKUP}, "metrics": {}}
-    stats = {"by_kind": {MARKUP: 2}, "outcomes": {f"open{CLEAR_SCREEN}": 1}}
+    status = DaemonStatus(
+        version="1", pid=1, root="/p", uptime_s=0.0,
+        backend=BackendView(state="ready", name=f"ollama{OSC_TITLE}", model=MARKUP),
+        watcher=WatcherView(mode="inotify"), suggestions=SuggestionCounts(),
+        metrics=MetricsView(), history=HistoryView(enabled=False),
+    )  # fmt: skip
+    stats = HistoryStats(by_kind={MARKUP: 2}, outcomes={f"open{CLEAR_SCREEN}": 1})
     console = Console(width=100, record=True, force_terminal=True, color_system="truecolor")
     console.print(session_table(status), history_table(stats))
     shown = console.export_text()

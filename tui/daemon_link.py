@@ -9,9 +9,8 @@ The messages below are posted by those workers to the screen that follows the da
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 from textual.message import Message
@@ -20,6 +19,7 @@ from takeaways_daemon import lifecycle
 from takeaways_daemon.api_client import DaemonClient
 from takeaways_daemon.errors import TakeawaysError
 from takeaways_daemon.runtime_files import ProjectFiles
+from takeaways_daemon.wire import DaemonStatus, Suggestion, SuggestionEventType
 
 # Everything that means "the daemon is not there right now" rather than a bug.
 LINK_ERRORS = (TakeawaysError, httpx.HTTPError, OSError, ValueError)
@@ -32,7 +32,7 @@ class DaemonLink:
     class Connected(Message):
         """The event stream is (re)attached; `suggestions` is the daemon's list, newest first."""
 
-        suggestions: list[dict[str, Any]]
+        suggestions: list[Suggestion]
 
     @dataclass
     class Disconnected(Message):
@@ -46,16 +46,16 @@ class DaemonLink:
 
     @dataclass
     class Changed(Message):
-        """A suggestion was added or changed status or rating."""
+        """A suggestion was added, changed (status, rating, lines) or removed by the daemon."""
 
-        event: str
-        suggestion: dict[str, Any]
+        event: SuggestionEventType
+        suggestion: Suggestion
 
     @dataclass
     class StatusUpdate(Message):
         """The daemon's `/status`: backend, model, watcher, queue and metrics."""
 
-        status: dict[str, Any] = field(default_factory=dict)
+        status: DaemonStatus
 
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()

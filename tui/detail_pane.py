@@ -20,6 +20,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import Label, LoadingIndicator, Markdown
 
+from takeaways_daemon.wire import Suggestion
 from tui.detail_body import DetailBody
 from tui.display_text import KIND_STYLES, clean, inert
 
@@ -74,9 +75,9 @@ class DetailPane(Vertical):
         self._set_follow_up_visible(False)
         self.show(None)
 
-    def show(self, item: dict[str, Any] | None) -> None:
+    def show(self, item: Suggestion | None) -> None:
         """Show `item` (None: the empty-list hint). A follow-up for another item is cleared."""
-        if item is None or item.get("id") != self._follow_up_for:
+        if item is None or item.id != self._follow_up_for:
             self._set_follow_up_visible(False)
         body = self.query_one("#detail-body", DetailBody)
         if item is None:
@@ -88,29 +89,28 @@ class DetailPane(Vertical):
         parts: list[Any] = [
             self._heading(item),
             Text(""),
-            RichMarkdown(clean(item.get("explanation", "")), hyperlinks=False),
+            RichMarkdown(clean(item.explanation), hyperlinks=False),
         ]
-        patch = clean(item.get("diff", ""))
+        patch = clean(item.diff)
         if patch:
             parts += [Text(""), Syntax(patch, "diff", theme="ansi_dark", word_wrap=True)]
-        body.show(Group(*parts), key=tuple(str(item.get(name)) for name in SHOWN_FIELDS))
+        body.show(Group(*parts), key=tuple(str(getattr(item, name)) for name in SHOWN_FIELDS))
 
     @staticmethod
-    def _heading(item: dict[str, Any]) -> Text:
-        kind = clean(item["kind"])
+    def _heading(item: Suggestion) -> Text:
+        kind = clean(item.kind)
         heading = Text.assemble(
             (kind, KIND_STYLES.get(kind, "bold")),
             "  ",
-            inert(f"{item['path']}:{item['start_line']}-{item['end_line']}", "underline"),
+            inert(f"{item.path}:{item.start_line}-{item.end_line}", "underline"),
             "  ",
-            inert(item["title"], "bold"),
+            inert(item.title, "bold"),
         )
-        meta = [clean(item.get(name) or "") for name in ("backend", "model")]
-        latency = item.get("latency_ms")
-        if latency:
-            meta.append(f"{latency / 1000:.1f} s")
+        meta = [clean(item.backend), clean(item.model)]
+        if item.latency_ms:
+            meta.append(f"{item.latency_ms / 1000:.1f} s")
         heading.append("\n" + " · ".join(part for part in meta if part), style="dim")
-        if item.get("status") == "stale":
+        if item.status == "stale":
             heading.append(
                 "\nstale: the file changed since; accepting will be refused", "bold yellow"
             )

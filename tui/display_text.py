@@ -8,6 +8,8 @@ sequences are stripped and the result is a `Text`, which is never parsed as mark
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from rich.text import Text
 
 from takeaways_daemon.sanitize import strip_control
@@ -63,6 +65,16 @@ def age_text(seconds: float) -> str:
     return f"{seconds}s"
 
 
-def location(item: dict[str, object]) -> str:
+class Located(Protocol):
+    """Anything with a place in a file: a suggestion or a history item."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def start_line(self) -> int: ...
+
+
+def location(item: Located) -> str:
     """`path:line` of a suggestion or history item."""
-    return f"{clean(item['path'])}:{item['start_line']}"
+    return f"{clean(item.path)}:{item.start_line}"

@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from takeaways_daemon.api_client import ApiError
 from takeaways_daemon.kinds import OUTCOMES, TASK_KINDS
+from takeaways_daemon.wire import HistoryItem, HistoryPage
 from tui.daemon_link import LINK_ERRORS
 from tui.display_text import age_text, clean, inert, kind_text, location, one_line
 from tui.key_bindings import BACK_VISIBLE, HISTORY, to_bindings
@@ -51,7 +52,7 @@ class HistoryScreen(Screen[None]):
         self.sub_title = "history"
         self.kind: str | None = None
         self.outcome: str | None = None
-        self.items: dict[str, dict[str, Any]] = {}
+        self.items: dict[str, HistoryItem] = {}
         self._pending: Timer | None = None
         table = self.query_one("#history-table", DataTable)
         table.add_column("when", key="when")
@@ -90,50 +91,48 @@ class HistoryScreen(Screen[None]):
         """Run the history query; hand the result (or the error) back to the UI thread."""
         try:
             with self.app.link.client() as client:
-                result = client.history(**filters)
+                page = client.history(**filters)
         except (ApiError, *LINK_ERRORS) as error:
             self.app.call_from_thread(
                 self.notify, clean(error), title="History unavailable", severity="error",
                 markup=False,
             )  # fmt: skip
             return
-        self.app.call_from_thread(self.show_results, result["items"], result["total"])
+        self.app.call_from_thread(self.show_results, page)
 
-    def show_results(self, items: list[dict[str, Any]], total: int) -> None:
-        """Replace the table's rows with `items`."""
+    def show_results(self, page: HistoryPage) -> None:
+        """Replace the table's rows with the page's items."""
         if not self.is_attached:  # closed while the query ran
             return
         table = self.query_one("#history-table", DataTable)
         table.clear()
-        self.items = {item["id"]: item for item in items}
+        self.items = {item.id: item for item in page.items}
         now = self.app.clock()
-        for item in items:
-            rating = {1: "👍", -1: "👎"}.get(item.get("rating") or 0, "")
-            outcome = str(item["outcome"])
-            title = "(tampered record)" if item.get("tampered") else item["title"]
+        for item in page.items:
+            rating = {1: "👍", -1: "👎"}.get(item.rating or 0, "")
+            title = "(tampered record)" if item.tampered else item.title
             table.add_row(
-                Text(age_text(now - item["created_at"]), style="dim"),
-                kind_text(item["kind"]),
-                inert(outcome, OUTCOME_STYLES.get(outcome, "")),
+                Text(age_text(now - item.created_at), style="dim"),
+                kind_text(item.kind),
+                inert(item.outcome, OUTCOME_STYLES.get(item.outcome, "")),
                 Text(rating),
                 inert(location(item), "underline"),
                 inert(one_line(title, 72)),
-                key=item["id"],
+                key=item.id,
             )
-        self._show_filters(total)
-        self._show_detail(items[0] if items else None)
+        self._show_filters(page.total)
+        self._show_detail(page.items[0] if page.items else None)
 
-    def _show_detail(self, item: dict[str, Any] | None) -> None:
+    def _show_detail(self, item: HistoryItem | None) -> None:
         detail = self.query_one("#history-detail", Static)
         if item is None:
             detail.update(Text("Nothing matches.", style="dim"))
             return
         lines = Text.assemble(
-            inert(item["title"], "bold"), "\n", inert(one_line(item["explanation"], 400))
+            inert(item.title, "bold"), "\n", inert(one_line(item.explanation, 400))
         )
         lines.append(
-            f"\n{clean(item.get('backend', ''))} {clean(item.get('model', ''))} · "
-            f"{item.get('latency_ms', 0) / 1000:.1f} s",
+            f"\n{clean(item.backend)} {clean(item.model)} · {item.latency_ms / 1000:.1f} s",
             style="dim",
         )
         detail.update(lines)

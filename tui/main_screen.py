@@ -8,11 +8,10 @@ reconnecting until the screen goes away, so a restarted daemon is picked up on i
 from __future__ import annotations
 
 import gc
-import json
 import subprocess
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult, SuspendNotSupported
@@ -23,6 +22,7 @@ from textual.widgets import Footer, Header, Input
 from textual.worker import get_current_worker
 
 from takeaways_daemon.api_client import ApiError, DaemonClient
+from takeaways_daemon.wire import AnswerChunk, DaemonStatus, Suggestion
 from tui.daemon_link import LINK_ERRORS, DaemonLink
 from tui.detail_pane import DetailPane
 from tui.display_text import clean, location
@@ -101,13 +101,13 @@ class MainScreen(Screen[None]):
                     if worker.is_cancelled:  # close_link ran before the client was published
                         return
                     self.post_message(DaemonLink.Connected(client.suggestions()))
-                    for event, data in client.events():
+                    for event in client.events():
                         if worker.is_cancelled:
                             return
-                        if event == "hello":
-                            self.post_message(DaemonLink.StatusUpdate(json.loads(data)))
-                        elif event in ("added", "updated", "removed"):
-                            self.post_message(DaemonLink.Changed(event, json.loads(data)))
+                        if isinstance(event, DaemonStatus):
+                            self.post_message(DaemonLink.StatusUpdate(event))
+                        else:
+                            self.post_message(DaemonLink.Changed(event.type, event.suggestion))
                 reason = "the daemon closed the event stream"
             except LINK_ERRORS as error:
                 reason = str(error)
@@ -157,14 +157,17 @@ class MainScreen(Screen[None]):
             )  # fmt: skip
 
     def on_daemon_link_changed(self, message: DaemonLink.Changed) -> None:
-        self.suggestions.upsert(message.suggestion)
+        if message.event == "removed":  # the daemon no longer keeps it: nothing to act on
+            self.suggestions.discard(message.suggestion.id)
+        else:
+            self.suggestions.upsert(message.suggestion)
 
     def on_daemon_link_status_update(self, message: DaemonLink.StatusUpdate) -> None:
         self.status_bar.status = message.status
 
     # Actions on the selected suggestion.
 
-    def _selected(self) -> dict[str, Any] | None:
+    def _selected(self) -> Suggestion | None:
         item = self.suggestions.selected
         if item is None:
             self.notify("No suggestion selected.", severity="warning")
@@ -172,7 +175,7 @@ class MainScreen(Screen[None]):
 
     @work(thread=True, group="actions")
     def call_daemon(
-        self, verb: str, item: dict[str, Any], call: Callable[[DaemonClient], Any]
+        self, verb: str, item: Suggestion, call: Callable[[DaemonClient], Suggestion]
     ) -> None:
         """Run one API call; a refusal or an unreachable daemon becomes a notification."""
         where = location(item)
@@ -196,35 +199,35 @@ class MainScreen(Screen[None]):
 
     def action_accept(self) -> None:
         if item := self._selected():
-            self.call_daemon("Accept", item, lambda client: client.accept(item["id"]))
+            self.call_daemon("Accept", item, lambda client: client.accept(item.id))
 
     def action_reject(self) -> None:
         if item := self._selected():
-            self.call_daemon("Reject", item, lambda client: client.reject(item["id"]))
+            self.call_daemon("Reject", item, lambda client: client.reject(item.id))
 
     def action_rate_up(self) -> None:
         if item := self._selected():
-            self.call_daemon("Rate 👍", item, lambda client: client.rate(item["id"], 1))
+            self.call_daemon("Rate 👍", item, lambda client: client.rate(item.id, 1))
 
     def action_rate_down(self) -> None:
         if item := self._selected():
-            self.call_daemon("Rate 👎", item, lambda client: client.rate(item["id"], -1))
+            self.call_daemon("Rate 👎", item, lambda client: client.rate(item.id, -1))
 
     def action_copy_patch(self) -> None:
         if (item := self._selected()) is None:
             return
-        if not item.get("diff"):
+        if not item.diff:
             self.notify("This suggestion has no patch to copy.", severity="warning")
             return
-        self.app.copy_to_clipboard(clean(item["diff"]))
+        self.app.copy_to_clipboard(clean(item.diff))
         self.notify(f"Patch for {location(item)} copied.", markup=False, timeout=3)
 
     def action_open_editor(self) -> None:
         if (item := self._selected()) is None:
             return
-        path = self.app.link.root / clean(item["path"])
+        path = self.app.link.root / clean(item.path)
         try:
-            command = editor_command(path, int(item["start_line"]))
+            command = editor_command(path, item.start_line)
             with self.app.suspend():
                 subprocess.run(command, check=False)
         except NoEditor as error:
@@ -240,7 +243,7 @@ class MainScreen(Screen[None]):
 
     def action_explain_more(self) -> None:
         if item := self._selected():
-            self.follow_up(item["id"], EXPLAIN_MORE)
+            self.follow_up(item.id, EXPLAIN_MORE)
 
     def action_ask(self) -> None:
         if self._selected() is not None:
@@ -255,7 +258,7 @@ class MainScreen(Screen[None]):
         self.hide_question_box()
         item = self.suggestions.selected
         if question and item is not None:
-            self.follow_up(item["id"], question)
+            self.follow_up(item.id, question)
 
     def hide_question_box(self) -> None:
         """Hide the question box if it is open."""
@@ -284,15 +287,15 @@ class MainScreen(Screen[None]):
                 for record in client.ask(suggestion_id, question):
                     if worker.is_cancelled:
                         return
-                    if "text" in record:
-                        chunk = DetailPane.FollowUpChunk(suggestion_id, record["text"])
+                    if isinstance(record, AnswerChunk):
+                        chunk = DetailPane.FollowUpChunk(suggestion_id, record.text)
                         self.detail.post_message(chunk)
-                    elif record.get("error"):
-                        call(self.notify, clean(record["error"]), title="Backend failed",
+                    elif record.error:
+                        call(self.notify, clean(record.error), title="Backend failed",
                              severity="error", markup=False)  # fmt: skip
-                    elif record.get("done"):
-                        seconds = (record.get("latency_ms") or 0) / 1000
-                        note = f"{record.get('backend')} {record.get('model')}, {seconds:.1f} s"
+                    else:
+                        seconds = (record.latency_ms or 0) / 1000
+                        note = f"{record.backend} {record.model}, {seconds:.1f} s"
         except ApiError as error:
             call(self.notify, clean(error), title="Question refused", severity="error",
                  markup=False)  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from takeaways_daemon.api_client import ApiError
+from takeaways_daemon.wire import DaemonStatus, HistoryStats
 from tui.daemon_link import LINK_ERRORS
 from tui.display_text import clean, inert
 from tui.key_bindings import BACK_VISIBLE, to_bindings
@@ -26,44 +27,39 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value / 1000:.1f} s"
 
 
-def history_table(stats: dict[str, Any]) -> Table:
+def history_table(stats: HistoryStats) -> Table:
     """`GET /history/stats` as a two-column table."""
     table = Table(title="All history", title_justify="left", show_header=False, box=None)
     table.add_column(style="dim")
     table.add_column()
-    rate = stats.get("acceptance_rate")
-    ratings = stats.get("ratings", {})
-    latency = stats.get("latency_ms", {})
-    table.add_row("suggestions", str(stats.get("total", 0)))
+    rate = stats.acceptance_rate
+    table.add_row("suggestions", str(stats.total))
     table.add_row("acceptance", "–" if rate is None else f"{rate:.0%} (accepted / decided)")
-    table.add_row("ratings", f"👍 {ratings.get('up', 0)}  👎 {ratings.get('down', 0)}")
-    table.add_row("latency p50", _ms(latency.get("p50")))
-    table.add_row("latency p95", _ms(latency.get("p95")))
-    by_kind = stats.get("by_kind", {})
+    table.add_row("ratings", f"👍 {stats.ratings.up}  👎 {stats.ratings.down}")
+    table.add_row("latency p50", _ms(stats.latency_ms.p50))
+    table.add_row("latency p95", _ms(stats.latency_ms.p95))
     # Kinds and outcomes are stored strings: cells are `Text`, as a `str` would be read as markup.
-    for label, counts in (("by kind", by_kind), ("outcomes", stats.get("outcomes", {}))):
+    for label, counts in (("by kind", stats.by_kind), ("outcomes", stats.outcomes)):
         table.add_row(label, inert(" ".join(f"{name} {n}" for name, n in sorted(counts.items()))))
     return table
 
 
-def session_table(status: dict[str, Any]) -> Table:
+def session_table(status: DaemonStatus) -> Table:
     """The running daemon's own counters and save → suggestion latency (`/status` metrics)."""
-    metrics = status.get("metrics", {})
-    counters = metrics.get("counters", {})
-    latency = metrics.get("latency_ms", {})
-    backend = status.get("backend", {})
+    counters = status.metrics.counters
+    latency = status.metrics.latency_ms
     table = Table(title="This daemon run", title_justify="left", show_header=False, box=None)
     table.add_column(style="dim")
     table.add_column()
-    name, model = backend.get("name") or "–", backend.get("model") or ""
+    name, model = status.backend.name or "–", status.backend.model or ""
     table.add_row("backend", inert(f"{name} {model}"))  # daemon text: never read as markup
     table.add_row("suggestions", str(counters.get("suggestions", 0)))
     table.add_row(
         "accepted / rejected",
         f"{counters.get('accepted', 0)} / {counters.get('rejected_by_user', 0)}",
     )
-    table.add_row("save → suggestion p50", _ms(latency.get("p50")))
-    table.add_row("save → suggestion p95", _ms(latency.get("p95")))
+    table.add_row("save → suggestion p50", _ms(latency.p50))
+    table.add_row("save → suggestion p95", _ms(latency.p95))
     table.add_row("malformed answers", str(counters.get("malformed", 0)))
     return table
 

@@ -3,12 +3,11 @@ latency, the queue depth and the watcher mode."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from takeaways_daemon.wire import DaemonStatus
 from tui.display_text import clean
 
 # How each link state reads, and its style.
@@ -20,28 +19,27 @@ LINK_STATES = {
 }
 
 
-def status_line(link: str, status: dict[str, Any]) -> Text:
-    """The status bar's text for a link state and the daemon's last `/status`.
+def status_line(link: str, status: DaemonStatus | None) -> Text:
+    """The status bar's text for a link state and the daemon's last `/status` (None: none yet).
 
-    >>> status_line("disconnected", {}).plain
+    >>> status_line("disconnected", None).plain
     '○ disconnected, retrying'
     """
     label, style = LINK_STATES[link]
     line = Text(label, style=style)
-    if link != "connected" or not status:
+    if link != "connected" or status is None:
         return line
-    backend = status.get("backend", {})
-    name, model, state = backend.get("name"), backend.get("model"), backend.get("state")
-    if state == "ready":
-        line.append(f" │ {clean(name)} {clean(model)}")
-    elif state == "down":
+    backend = status.backend
+    if backend.state == "ready":
+        line.append(f" │ {clean(backend.name)} {clean(backend.model)}")
+    elif backend.state == "down":
         line.append(" │ backend down", style="bold red")
     else:
         line.append(" │ loading the model…", style="yellow")
-    latency = status.get("metrics", {}).get("latency_ms", {}).get("last")
+    latency = status.metrics.latency_ms.last
     line.append(f" │ last {latency / 1000:.1f} s" if latency else " │ last –")
-    watcher = status.get("watcher", {})
-    line.append(f" │ queue {watcher.get('queue_depth', 0)} │ {clean(watcher.get('mode', '?'))}")
+    watcher = status.watcher
+    line.append(f" │ queue {watcher.queue_depth} │ {clean(watcher.mode)}")
     return line
 
 
@@ -49,7 +47,7 @@ class StatusBar(Static):
     """The daemon's state at a glance."""
 
     link: reactive[str] = reactive("connecting")
-    status: reactive[dict[str, Any]] = reactive(dict)
+    status: reactive[DaemonStatus | None] = reactive(None)
 
     def render(self) -> Text:
         return status_line(self.link, self.status)

@@ -6,7 +6,8 @@ The suggestion under the cursor is published synchronously (`selection_changed`)
 message: a message arrives after the cursor's frame is drawn, so the detail pane would wait
 for the next refresh tick and every move would cost two frames instead of one.
 Open and stale suggestions are listed; accepted and rejected ones leave the list (the history
-screen keeps them). Every cell is a `Text`: DataTable would parse a plain `str` as markup.
+screen keeps them), and so do those the daemon stopped keeping (`removed`). Every cell is a
+`Text`: DataTable would parse a plain `str` as markup.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from textual.signal import Signal
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
+from takeaways_daemon.kinds import SuggestionStatus
+from takeaways_daemon.wire import Suggestion
 from tui.display_text import age_text, inert, kind_text, location, one_line
 from tui.measured_table import MeasuredTable
 
-LISTED = ("open", "stale")
+LISTED: tuple[SuggestionStatus, ...] = ("open", "stale")
 TITLE_CHARS = 72
 
 
@@ -35,10 +38,10 @@ class AgeText(Text):
     created_at: float = 0.0
 
 
-def age_cell(item: dict[str, Any], now: float) -> AgeText:
+def age_cell(item: Suggestion, now: float) -> AgeText:
     """The age column's cell for `item` at time `now`."""
-    age = AgeText(age_text(now - item["created_at"]), style="dim")
-    age.created_at = item["created_at"]
+    age = AgeText(age_text(now - item.created_at), style="dim")
+    age.created_at = item.created_at
     return age
 
 
@@ -53,8 +56,8 @@ class SuggestionList(MeasuredTable):
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.clock = clock
-        self.items: dict[str, dict[str, Any]] = {}
-        self.selection_changed: Signal[dict[str, Any] | None] = Signal(self, "selection-changed")
+        self.items: dict[str, Suggestion] = {}
+        self.selection_changed: Signal[Suggestion | None] = Signal(self, "selection-changed")
         """Published with the suggestion under the cursor (None: the list is empty) whenever it
         may have changed. Subscribe with `immediate=True` to repaint in the cursor's frame."""
         self._rebuilding = False  # rows are being moved: publish once, at the end
@@ -66,52 +69,55 @@ class SuggestionList(MeasuredTable):
         self.add_column("title", key="title")
 
     @property
-    def selected(self) -> dict[str, Any] | None:
+    def selected(self) -> Suggestion | None:
         """The suggestion under the cursor."""
         if not self.row_count:
             return None
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return self.items.get(str(row_key.value))
 
-    def _cells(self, item: dict[str, Any]) -> tuple[Text, ...]:
-        stale = Text("stale", style="bold yellow") if item["status"] == "stale" else Text("")
-        return (
-            kind_text(item["kind"]),
-            stale,
-            age_cell(item, self.clock()),
-            inert(location(item), "underline"),
-            inert(one_line(item["title"], TITLE_CHARS)),
-        )
+    def _cells(self, item: Suggestion) -> dict[str, Text]:
+        stale = Text("stale", style="bold yellow") if item.status == "stale" else Text("")
+        return {
+            "kind": kind_text(item.kind),
+            "state": stale,
+            "age": age_cell(item, self.clock()),
+            "where": inert(location(item), "underline"),
+            "title": inert(one_line(item.title, TITLE_CHARS)),
+        }
 
-    def replace_all(self, items: Iterable[dict[str, Any]]) -> None:
+    def replace_all(self, items: Iterable[Suggestion]) -> None:
         """Show exactly these suggestions (given newest first), e.g. after a reconnect."""
-        keep = self.selected["id"] if self.selected else None
+        keep = self.selected.id if self.selected else None
         self._rebuilding = True
         self.clear()
         self.items = {}
         for item in items:
-            if item["status"] in LISTED:
-                self.items[item["id"]] = item
-                self.add_row(*self._cells(item), key=item["id"])
+            if item.status in LISTED:
+                self.items[item.id] = item
+                self.add_row(*self._cells(item).values(), key=item.id)
         self._restore_cursor(keep)
 
-    def upsert(self, item: dict[str, Any]) -> None:
-        """Apply one event: add a new row at the top, restyle it, or remove it."""
-        suggestion_id = item["id"]
-        if item["status"] not in LISTED:
+    def upsert(self, item: Suggestion) -> None:
+        """Apply one event: add a new row at the top, restyle or move it, or remove it."""
+        suggestion_id = item.id
+        if item.status not in LISTED:
             self.discard(suggestion_id)
             return
-        keep = self.selected["id"] if self.selected else None
+        keep = self.selected.id if self.selected else None
         if suggestion_id in self.items:
             self.items[suggestion_id] = item
-            for column, cell in zip(("kind", "state"), self._cells(item)[:2], strict=True):
-                self.update_cell(suggestion_id, column, cell)
+            cells = self._cells(item)
+            self.update_cell(suggestion_id, "state", cells["state"])
+            # A suggestion moves with lines inserted or removed above it.
+            if self.get_cell(suggestion_id, "where").plain != cells["where"].plain:
+                self.update_cell(suggestion_id, "where", cells["where"])
             if suggestion_id == keep:
                 self.selection_changed.publish(item)
             return
         self.items[suggestion_id] = item
         self._rebuilding = True
-        self.add_row(*self._cells(item), key=suggestion_id)
+        self.add_row(*self._cells(item).values(), key=suggestion_id)
         self.sort("age", key=lambda age: age.created_at, reverse=True)
         self._restore_cursor(keep or suggestion_id)
 
@@ -124,7 +130,7 @@ class SuggestionList(MeasuredTable):
             self.remove_row(suggestion_id)
         except RowDoesNotExist:
             return
-        if was_selected is None or was_selected["id"] != suggestion_id:
+        if was_selected is None or was_selected.id != suggestion_id:
             return
         self.selection_changed.publish(self.selected)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -17,8 +16,9 @@ from takeaways_daemon.api.follow_up_routes import follow_up_router
 from takeaways_daemon.api.guard import ApiGuard
 from takeaways_daemon.api.history_routes import history_router
 from takeaways_daemon.errors import BackendUnavailable, FileChangedError, PatchRejected
+from takeaways_daemon.kinds import SuggestionStatus, TaskKind
 from takeaways_daemon.service import DaemonService, UnknownSuggestion
-from takeaways_daemon.suggestions import Suggestion
+from takeaways_daemon.wire import DaemonStatus, GenerateResult, Health, Suggestion
 
 
 class Rating(BaseModel):
@@ -61,16 +61,18 @@ def create_app(
     app.include_router(history_router(service))
 
     @app.get("/health")
-    async def health() -> dict[str, Any]:
-        return {"ok": True, "version": __version__, "root": str(service.root)}
+    async def health() -> Health:
+        return Health(ok=True, version=__version__, root=str(service.root))
 
     @app.get("/status")
-    async def status() -> dict[str, Any]:
+    async def status() -> DaemonStatus:
         return service.status()
 
     @app.get("/suggestions")
     async def suggestions(
-        status: str | None = None, path: str | None = None, kind: str | None = None
+        status: SuggestionStatus | None = None,
+        path: str | None = None,
+        kind: TaskKind | None = None,
     ) -> list[Suggestion]:
         items = [
             item
@@ -98,7 +100,7 @@ def create_app(
         return service.rate(suggestion_id, body.rating)
 
     @app.post("/generate")
-    async def generate(body: GenerateBody) -> dict[str, Any]:
+    async def generate(body: GenerateBody) -> GenerateResult:
         return await service.generate(body.prompt, body.max_tokens)
 
     @app.get("/events")
@@ -107,7 +109,7 @@ def create_app(
 
         async def stream() -> AsyncIterator[dict[str, str]]:
             try:
-                yield {"event": "hello", "data": json.dumps(service.status())}
+                yield {"event": "hello", "data": service.status().model_dump_json()}
                 while not await request.is_disconnected():
                     try:
                         event = await asyncio.wait_for(queue.get(), timeout=15)

@@ -1,13 +1,12 @@
 """`POST /suggestions/{id}/ask`: a follow-up question, answered as NDJSON chunks.
 
-Lines are `{"text": "..."}` while the model writes, then one `{"done": true, "backend": ...,
-"model": ..., "latency_ms": ...}` (with `"error"` if the backend failed mid-way: the status code
-is already sent by then, so the failure travels in the stream).
+Lines are `AnswerChunk`s (`{"text": "..."}`) while the model writes, then one `AnswerDone`
+(`{"done": true, "backend": ..., "model": ..., "latency_ms": ...}`, with `"error"` if the backend
+failed mid-way: the status code is already sent by then, so the failure travels in the stream).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
@@ -17,6 +16,7 @@ from pydantic import BaseModel, Field
 from takeaways_daemon.errors import BackendUnavailable
 from takeaways_daemon.follow_up import MAX_QUESTION_CHARS, FollowUp
 from takeaways_daemon.service import DaemonService
+from takeaways_daemon.wire import AnswerChunk, AnswerDone
 
 
 class Question(BaseModel):
@@ -39,12 +39,12 @@ def follow_up_router(service: DaemonService) -> APIRouter:
                 async for text in follow_up.stream(service.supervisor, service.settings.sampling):
                     if await request.is_disconnected():
                         return  # closing the generator stops the model at its next token
-                    yield json.dumps({"text": text}) + "\n"
+                    yield AnswerChunk(text=text).model_dump_json() + "\n"
             except BackendUnavailable as error:
-                yield json.dumps(follow_up.summary(error)) + "\n"
+                yield AnswerDone(**follow_up.summary(error)).model_dump_json() + "\n"
                 return
             service.metrics.count("follow_ups")
-            yield json.dumps(follow_up.summary()) + "\n"
+            yield AnswerDone(**follow_up.summary()).model_dump_json() + "\n"
 
         return StreamingResponse(lines(), media_type="application/x-ndjson")
 

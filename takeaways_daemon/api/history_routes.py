@@ -18,6 +18,7 @@ from takeaways_daemon.history.stats import history_stats
 from takeaways_daemon.history.store import HistoryStore
 from takeaways_daemon.kinds import Outcome, TaskKind
 from takeaways_daemon.service import DaemonService
+from takeaways_daemon.wire import HistoryItem, HistoryItemDetail, HistoryPage, HistoryStats
 
 
 def history_router(service: DaemonService) -> APIRouter:
@@ -50,27 +51,25 @@ def history_router(service: DaemonService) -> APIRouter:
         path: str | None = Query(None, max_length=4096),
         limit: int = Query(50, ge=1, le=1000),
         offset: int = Query(0, ge=0),
-    ) -> dict[str, Any]:
+    ) -> HistoryPage:
         history_store = store()
         filters: dict[str, Any] = {"q": q, "kind": kind, "outcome": outcome, "path": path}
         items, total = guarded(
             lambda: history_store.query(**filters, project=project, limit=limit, offset=offset)
         )
-        return {"items": [item.item() for item in items], "total": total}
+        return HistoryPage(items=[HistoryItem(**item.item()) for item in items], total=total)
 
     @router.get("/history/stats")
-    def stats() -> dict[str, Any]:
+    def stats() -> HistoryStats:
         history_store = store()
-        return guarded(lambda: history_stats(history_store, project=project))  # type: ignore[no-any-return]
+        return HistoryStats(**guarded(lambda: history_stats(history_store, project=project)))
 
     @router.get("/history/{suggestion_id}")
-    def history_item(suggestion_id: str) -> dict[str, Any]:
+    def history_item(suggestion_id: str) -> HistoryItemDetail:
         history_store = store()
         record = guarded(lambda: history_store.get(suggestion_id))
         if record is None or (record.project and record.project != project):
             raise HTTPException(404, f"no history row {suggestion_id!r} for this project")
-        item = record.item()
-        item.update(context=record.context, prompt=record.prompt)
-        return item
+        return HistoryItemDetail(**record.item(), context=record.context, prompt=record.prompt)
 
     return router

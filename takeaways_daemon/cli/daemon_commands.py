@@ -64,7 +64,7 @@ def status(path: Path, as_json: bool) -> None:
 
     with DaemonClient.for_project(path, timeout=5) as client:
         record = asdict(client.record)
-        current = client.status()
+        current = client.status().model_dump(mode="json")
     if as_json:
         click.echo(json.dumps({"daemon": record, **current}, indent=2))
     else:
@@ -118,12 +118,13 @@ def watch(path: Path, model: str | None) -> None:
 def _follow_running_daemon(root: Path) -> None:
     from takeaways_daemon.api_client import DaemonClient
     from takeaways_daemon.cli.printing import suggestion_text
+    from takeaways_daemon.wire import SuggestionEvent
 
     with DaemonClient.for_project(root, timeout=10) as client:
         click.echo(f"a daemon already serves {root}; following its suggestions")
-        for event, data in client.events():
-            if event == "added":
-                click.echo(suggestion_text(json.loads(data)))
+        for event in client.events():
+            if isinstance(event, SuggestionEvent) and event.type == "added":
+                click.echo(suggestion_text(event.suggestion.model_dump()))
 
 
 @click.command(hidden=True)

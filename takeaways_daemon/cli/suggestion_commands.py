@@ -24,7 +24,8 @@ def suggestions(project: Path, show_all: bool, as_json: bool) -> None:
     from takeaways_daemon.cli.printing import suggestion_text
 
     with DaemonClient.for_project(project) as client:
-        items = client.suggestions() if show_all else client.suggestions(status="open")
+        found = client.suggestions() if show_all else client.suggestions(status="open")
+    items = [item.model_dump(mode="json") for item in found]
     if as_json:
         click.echo(json.dumps({"suggestions": items}, indent=2))
         return
@@ -43,7 +44,7 @@ def apply(suggestion_id: str, project: Path) -> None:
 
     with DaemonClient.for_project(project) as client:
         item = client.accept(suggestion_id)
-    click.echo(f"applied {item['id']} to {item['path']}:{item['start_line']}-{item['end_line']}")
+    click.echo(f"applied {item.id} to {item.path}:{item.start_line}-{item.end_line}")
 
 
 @click.command()
@@ -80,7 +81,7 @@ def generate(prompt: str, project: Path, max_tokens: int | None) -> None:
     from takeaways_daemon.api_client import DaemonClient
 
     with DaemonClient.for_project(project, timeout=300) as client:
-        click.echo(client.generate(prompt, max_tokens)["code"])
+        click.echo(client.generate(prompt, max_tokens).code)
 
 
 COMMANDS = [suggestions, apply, reject, rate, generate]

@@ -1,8 +1,8 @@
 """The daemon's side of history: a row for every kept suggestion, then its outcome and rating.
 
-Two small subclasses hook the live pipeline without changing it: the engine remembers the
-context and prompt behind each suggestion it returns, and the suggestion store reports additions
-and updates. Writes run in order on a background thread (`BackgroundWriter`), so another
+The recorder is a listener, like metrics and the API's event stream: the engine tells it the
+context and prompt behind each answer it keeps, and the suggestion store tells it of additions,
+outcomes and evictions. Writes run in order on a background thread (`BackgroundWriter`), so another
 process holding the database never freezes the daemon's API. A write that fails is logged and
 counted, never allowed to stop the daemon, and never retried in plain text.
 """
@@ -14,9 +14,7 @@ import secrets
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from takeaways_daemon.engine import SuggestionEngine
 from takeaways_daemon.history.background_writer import BackgroundWriter
 from takeaways_daemon.history.maintenance import apply_retention
 from takeaways_daemon.history.records import HistoryRecord
@@ -24,8 +22,14 @@ from takeaways_daemon.history.store import HistoryStore
 from takeaways_daemon.kinds import Outcome
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.settings import HistorySettings
-from takeaways_daemon.suggestions import Suggestion, SuggestionStore
-from takeaways_daemon.tasks import Task
+from takeaways_daemon.suggestion_events import (
+    StoreEvent,
+    SuggestionAdded,
+    SuggestionChanged,
+    SuggestionKept,
+    SuggestionRemoved,
+)
+from takeaways_daemon.wire import Suggestion
 
 log = logging.getLogger(__name__)
 RETENTION_EVERY = 200
@@ -67,11 +71,24 @@ class HistoryRecorder:
         """Finish the queued writes."""
         self.writer.close()
 
-    def remember_inputs(self, suggestion_id: str, context: str, prompt: str) -> None:
+    def on_kept(self, event: SuggestionKept) -> None:
         """Keep what the model was shown until the suggestion is stored (or forgotten)."""
-        self._inputs[suggestion_id] = (context, prompt)
+        self._inputs[event.suggestion.id] = (event.context, event.prompt)
         while len(self._inputs) > 256:  # suggestions dropped as stale never arrive
             self._inputs.popitem(last=False)
+
+    def on_store_event(self, event: StoreEvent) -> None:
+        """Write a row for a new suggestion, its outcome when it changes, `ignored` if evicted."""
+        suggestion = event.suggestion
+        if isinstance(event, SuggestionAdded):
+            self.added(suggestion)
+        elif isinstance(event, SuggestionChanged):
+            if event.status_changed or event.rating_changed:
+                self.updated(suggestion)
+            if event.status_changed and suggestion.status == "accepted":
+                self.applied(suggestion)  # only a patch written to disk makes it accepted
+        elif isinstance(event, SuggestionRemoved) and suggestion.status == "open":
+            self.ignored([suggestion.id])
 
     def added(self, suggestion: Suggestion) -> None:
         """Write the new suggestion's row."""
@@ -140,36 +157,3 @@ class HistoryRecorder:
                 max_mb=self.settings.max_mb,
             ),
         )
-
-
-class RecordingSuggestionStore(SuggestionStore):
-    """The live suggestion store, also writing every change to history."""
-
-    def __init__(self, recorder: HistoryRecorder, limit: int = 1000) -> None:
-        super().__init__(limit)
-        self.recorder = recorder
-
-    def add(self, suggestion: Suggestion) -> None:
-        """Keep and record a suggestion; open ones pushed out by the size limit are ignored."""
-        before = {item.id: item.status for item in self}
-        super().add(suggestion)
-        self.recorder.added(suggestion)
-        evicted = [id_ for id_, status in before.items() if status == "open" and not self.get(id_)]
-        self.recorder.ignored(evicted)
-
-    def update(self, suggestion: Suggestion) -> None:
-        """Record a new status or rating, live and in history."""
-        super().update(suggestion)
-        self.recorder.updated(suggestion)
-
-
-class RecordingSuggestionEngine(SuggestionEngine):
-    """The engine, also handing each suggestion's context and prompt to the recorder."""
-
-    def __init__(self, *args: Any, recorder: HistoryRecorder, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.recorder = recorder
-
-    def on_kept(self, task: Task, prompt: str, suggestion: Suggestion) -> None:
-        """Remember what the model was shown for the kept answer (the very prompt it got)."""
-        self.recorder.remember_inputs(suggestion.id, task.shown_code, prompt)

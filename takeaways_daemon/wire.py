@@ -1,0 +1,238 @@
+"""The API's wire models: every shape the daemon's HTTP API sends, defined once.
+
+The routes (`takeaways_daemon/api/*`) return these and `DaemonClient` parses answers into them,
+so the CLI, the TUI and scripts work on typed objects instead of indexing string keys. A field
+added here is added for the server and every client at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from takeaways_daemon.kinds import Outcome, SuggestionStatus, TaskKind
+from takeaways_daemon.patches import LinePatch
+
+
+def new_suggestion_id() -> str:
+    """A short random id that is easy to type (`takeaways apply 3f9c2a1b`)."""
+    return secrets.token_hex(4)
+
+
+class Suggestion(BaseModel):
+    """One checked suggestion. `replacement` replaces lines `start_line..end_line` (1-based)."""
+
+    id: str = Field(default_factory=new_suggestion_id)
+    kind: TaskKind
+    path: str
+    start_line: int
+    end_line: int
+    replacement: str
+    original: str
+    title: str
+    explanation: str
+    diff: str = ""
+    file_sha256: str
+    """The file's fingerprint when the suggestion was made (or last re-anchored); apply refuses
+    on a mismatch."""
+    symbol: str | None = None
+    backend: str = ""
+    model: str = ""
+    latency_ms: float = 0.0
+    created_at: float = Field(default_factory=time.time)
+    status: SuggestionStatus = "open"
+    rating: int | None = None
+
+    def patch(self) -> LinePatch:
+        """The suggestion's edit as a `LinePatch`."""
+        return LinePatch(self.path, self.start_line, self.end_line, self.replacement, self.original)
+
+    def scan_view(self) -> dict[str, object]:
+        """The stable JSON shape of `takeaways scan --json`."""
+        return self.model_dump(
+            include={
+                "id", "kind", "path", "start_line", "end_line", "replacement", "title",
+                "explanation", "diff",
+            }
+        )  # fmt: skip
+
+
+SuggestionEventType = Literal["added", "updated", "removed"]
+
+
+class SuggestionEvent(BaseModel):
+    """A change in the daemon's suggestions, as sent on the event stream (`GET /events`).
+
+    `removed`: the daemon no longer keeps the suggestion (its store's bound pushed it out).
+    """
+
+    type: SuggestionEventType
+    suggestion: Suggestion
+
+
+class Health(BaseModel):
+    """`GET /health`: the daemon answers."""
+
+    ok: bool
+    version: str
+    root: str
+
+
+class BackendView(BaseModel):
+    """The model side of `/status`."""
+
+    state: Literal["starting", "ready", "down"]
+    name: str | None = None
+    model: str | None = None
+    reason: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class WatcherView(BaseModel):
+    """The file watcher's side of `/status`."""
+
+    mode: str
+    queue_depth: int = 0
+
+
+class SuggestionCounts(BaseModel):
+    """How many suggestions the daemon keeps, and how many are still open."""
+
+    kept: int = 0
+    open: int = 0
+
+
+class LatencyView(BaseModel):
+    """Save → suggestion latency (ms) of this daemon run, and the model's mean generation time."""
+
+    last: float | None = None
+    p50: float | None = None
+    p95: float | None = None
+    generation_mean: float | None = None
+
+
+class MetricsView(BaseModel):
+    """What the daemon has done since it started: named counters and latencies."""
+
+    counters: dict[str, int] = Field(default_factory=dict)
+    latency_ms: LatencyView = Field(default_factory=LatencyView)
+
+
+class HistoryView(BaseModel):
+    """Whether history is kept, and where (the path and key source only when it is on)."""
+
+    enabled: bool
+    path: str | None = None
+    key_source: str | None = None
+    errors: int = 0
+    pending_writes: int = 0
+
+
+class DaemonStatus(BaseModel):
+    """`GET /status` and the event stream's `hello`: everything the status bar and CLI show."""
+
+    version: str
+    pid: int
+    root: str
+    uptime_s: float
+    backend: BackendView
+    watcher: WatcherView
+    suggestions: SuggestionCounts
+    metrics: MetricsView
+    history: HistoryView
+
+
+StreamEvent = DaemonStatus | SuggestionEvent
+"""What `DaemonClient.events()` yields: the `hello` status first, then suggestion events."""
+
+
+class GenerateResult(BaseModel):
+    """`POST /generate`: the code from the model's answer, the whole answer, who answered."""
+
+    code: str
+    text: str
+    backend: str
+    model: str
+    latency_ms: float
+
+
+class AnswerChunk(BaseModel):
+    """More of a follow-up answer (`POST /suggestions/{id}/ask`, one NDJSON line)."""
+
+    text: str
+
+
+class AnswerDone(BaseModel):
+    """The follow-up answer's last line: which model answered, how fast, or why it failed."""
+
+    done: Literal[True] = True
+    backend: str | None = None
+    model: str | None = None
+    latency_ms: float | None = None
+    error: str | None = None
+
+
+AnswerRecord = AnswerChunk | AnswerDone
+
+
+class HistoryItem(BaseModel):
+    """One history row (`GET /history`). A tampered row has `tampered` set and blank text."""
+
+    id: str
+    created_at: float
+    updated_at: float = 0.0
+    kind: str
+    path: str
+    start_line: int
+    end_line: int
+    title: str
+    explanation: str
+    diff: str
+    backend: str
+    model: str
+    latency_ms: float
+    outcome: Outcome
+    rating: int | None = None
+    tampered: bool = False
+
+
+class HistoryItemDetail(HistoryItem):
+    """One history row with what the model was shown (`GET /history/{id}`)."""
+
+    context: str = ""
+    prompt: str = ""
+
+
+class HistoryPage(BaseModel):
+    """A page of history rows, newest first, and how many match in all."""
+
+    items: list[HistoryItem]
+    total: int
+
+
+class RatingCounts(BaseModel):
+    """👍 and 👎 over the history."""
+
+    up: int = 0
+    down: int = 0
+
+
+class HistoryLatency(BaseModel):
+    """Save → suggestion latency percentiles (ms) over the history."""
+
+    p50: float | None = None
+    p95: float | None = None
+
+
+class HistoryStats(BaseModel):
+    """`GET /history/stats`: counts by kind and outcome, acceptance rate, ratings, latency."""
+
+    total: int = 0
+    by_kind: dict[str, int] = Field(default_factory=dict)
+    outcomes: dict[str, int] = Field(default_factory=dict)
+    acceptance_rate: float | None = None
+    ratings: RatingCounts = Field(default_factory=RatingCounts)
+    latency_ms: HistoryLatency = Field(default_factory=HistoryLatency)
