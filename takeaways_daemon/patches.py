@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from takeaways_daemon.errors import FileChangedError, PatchRejected
+from takeaways_daemon.safe_read import UnsafeFile, read_capped
 
 
 def sha256_text(text: str) -> str:
@@ -161,10 +162,16 @@ def parse_unified_diff(path: str, diff: str, text: str) -> LinePatch:
     return patch_from_texts(path, text, "".join(out))
 
 
+MAX_SOURCE_BYTES = 64 << 20
+"""Largest file a patch is applied to (suggestions are only made for much smaller ones)."""
+
+
 def read_source(path: Path) -> str:
-    """A file's text with its line endings kept, so patches and hashes see the real bytes."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        return handle.read()
+    """A file's text with its line endings kept, so patches and hashes see the real bytes.
+
+    Only a regular file is read, never a link, device or named pipe (`safe_read.UnsafeFile`).
+    """
+    return read_capped(path, MAX_SOURCE_BYTES).decode("utf-8")
 
 
 def resolve_inside(root: Path, relative: str) -> Path:
@@ -203,6 +210,11 @@ def apply_to_file(root: Path, patch: LinePatch, expected_sha256: str) -> Path:
         current = read_source(target)
     except FileNotFoundError:
         raise FileChangedError(f"{patch.path} no longer exists") from None
+    except UnsafeFile as error:
+        # Replaced by a named pipe or device since the suggestion: refused without blocking.
+        raise FileChangedError(f"{patch.path} was not applied: {error.reason}") from None
+    except UnicodeDecodeError:
+        raise FileChangedError(f"{patch.path} is no longer UTF-8 text; it was not applied") from None
     if sha256_text(current) != expected_sha256:
         raise FileChangedError(
             f"{patch.path} changed since this suggestion was made; it was not applied "
