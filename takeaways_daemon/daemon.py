@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 
 from takeaways_daemon.api.app import create_app
+from takeaways_daemon.api.connection_limits import server_limits
 from takeaways_daemon.api.guard import allowed_hosts_for
 from takeaways_daemon.runtime_files import ProjectFiles, RuntimeRecord
 from takeaways_daemon.service import DaemonService
@@ -76,7 +77,9 @@ async def run_daemon(
             allowed_hosts=allowed_hosts_for(settings.api.transport, port),
             max_body_bytes=settings.api.max_body_bytes,
         )
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", **server_limits()
+        )
         server = uvicorn.Server(config)
         await service.start()
         # uvicorn turns SIGTERM/SIGINT into a graceful exit, then re-raises the signal once it

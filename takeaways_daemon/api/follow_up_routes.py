@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from takeaways_daemon.errors import BackendUnavailable
+from takeaways_daemon.errors import BackendUnavailable, PromptTooLong
 from takeaways_daemon.follow_up import MAX_QUESTION_CHARS, FollowUp
 from takeaways_daemon.service import DaemonService
 
@@ -40,7 +40,7 @@ def follow_up_router(service: DaemonService) -> APIRouter:
                     if await request.is_disconnected():
                         return  # closing the generator stops the model at its next token
                     yield json.dumps({"text": text}) + "\n"
-            except BackendUnavailable as error:
+            except (BackendUnavailable, PromptTooLong) as error:
                 yield json.dumps(follow_up.summary(error)) + "\n"
                 return
             service.metrics.count("follow_ups")
