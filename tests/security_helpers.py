@@ -37,7 +37,11 @@ def takeaways(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 @contextmanager
 def running_daemon(project: Path, **env: str) -> Iterator[RuntimeRecord]:
     """A daemon serving `project` (history off unless `env` turns it on); stopped at the end."""
-    variables = {"TAKEAWAYS_HISTORY__ENABLED": "false", "TAKEAWAYS_WATCHER__DEBOUNCE_MS": "50"}
+    variables = {
+        "TAKEAWAYS_HISTORY__ENABLED": "false",
+        "TAKEAWAYS_WATCHER__DEBOUNCE_MS": "50",
+        "TAKEAWAYS_BACKEND__PREFER": "ollama",  # at a closed port: no model ever loads
+    }
     variables.update(env)
     started = takeaways("start", str(project), env=variables)
     assert started.returncode == 0, started.stderr + started.stdout
