@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,8 +204,17 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def apply_to_file(root: Path, patch: LinePatch, expected_sha256: str) -> Path:
-    """Apply `patch` on disk, refusing if the file changed since the patch was made."""
+def apply_to_file(
+    root: Path,
+    patch: LinePatch,
+    expected_sha256: str,
+    *,
+    before_write: Callable[[str], object] | None = None,
+) -> Path:
+    """Apply `patch` on disk, refusing if the file changed since the patch was made.
+
+    `before_write` gets the patched text once every check passed, right before it is written.
+    """
     target = resolve_inside(root, patch.path)
     try:
         current = read_source(target)
@@ -214,11 +224,14 @@ def apply_to_file(root: Path, patch: LinePatch, expected_sha256: str) -> Path:
         # Replaced by a named pipe or device since the suggestion: refused without blocking.
         raise FileChangedError(f"{patch.path} was not applied: {error.reason}") from None
     except UnicodeDecodeError:
-        raise FileChangedError(f"{patch.path} is no longer UTF-8 text; it was not applied") from None
+        raise FileChangedError(f"{patch.path} is no longer UTF-8 text; not applied") from None
     if sha256_text(current) != expected_sha256:
         raise FileChangedError(
             f"{patch.path} changed since this suggestion was made; it was not applied "
             "(wait for a fresh suggestion)"
         )
-    write_atomically(target, patch.apply_to(current))
+    patched = patch.apply_to(current)
+    if before_write is not None:
+        before_write(patched)
+    write_atomically(target, patched)
     return target

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -15,6 +16,7 @@ from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.engine import SuggestionEngine
 from takeaways_daemon.errors import PatchRejected, TakeawaysError
+from takeaways_daemon.history.apply_journal import ApplyIntent, ApplyJournal, settle_leftovers
 from takeaways_daemon.history.recorder import (
     HistoryRecorder,
     RecordingSuggestionEngine,
@@ -45,12 +47,14 @@ class DaemonService:
         self.metrics = Metrics()
         self.history: HistoryStore | None = None
         self.recorder: HistoryRecorder | None = None
+        self.journal: ApplyJournal | None = None
         self.store: SuggestionStore = SuggestionStore()
         self.supervisor = BackendSupervisor(settings)
         if settings.history.enabled:
             # Opened before anything runs: with no usable key the daemon does not start (the
             # error names the fixes), so nothing is ever kept in plain text.
             self.history = HistoryStore.open(settings.history)
+            self.journal = ApplyJournal.beside(self.history.path)
             self.recorder = HistoryRecorder(self.history, self.root, settings.history, self.metrics)
             self.store = RecordingSuggestionStore(self.recorder)
             self.engine: SuggestionEngine = RecordingSuggestionEngine(
@@ -67,7 +71,9 @@ class DaemonService:
 
     async def start(self) -> None:
         """Start watching and load the model (the model loads in the background)."""
-        if self.recorder is not None:
+        if self.recorder is not None and self.history is not None and self.journal is not None:
+            # First: an apply a killed daemon left unaudited marks its row accepted, not ignored.
+            settle_leftovers(self.journal, self.history, self.root)
             self.recorder.ignore_leftovers()
             self.recorder.apply_retention()
         await self.watcher.start()
@@ -104,8 +110,22 @@ class DaemonService:
             raise PatchRejected(f"suggestion {suggestion_id} is {suggestion.status}, not open")
         if suggestion.replacement == suggestion.original:
             raise PatchRejected(f"suggestion {suggestion_id} is an explanation: nothing to apply")
+        intent: ApplyIntent | None = None
+
+        def journal_intent(patched: str) -> None:
+            # Durable before the file changes, so the apply is audited even if we die first.
+            nonlocal intent
+            if self.recorder is not None and self.journal is not None:
+                intent = self.journal.begin(
+                    suggestion_id=suggestion.id, kind=suggestion.kind, project=self.root,
+                    path=suggestion.path, before_sha256=suggestion.file_sha256,
+                    after_text=patched, row_uid=self.recorder.row_uid(suggestion.id),
+                )  # fmt: skip
+
         try:
-            apply_to_file(self.root, suggestion.patch(), suggestion.file_sha256)
+            apply_to_file(
+                self.root, suggestion.patch(), suggestion.file_sha256, before_write=journal_intent
+            )
         except PatchRejected:
             self.store.update(suggestion.model_copy(update={"status": "stale"}))
             self.metrics.count("accept_refused")
@@ -113,8 +133,9 @@ class DaemonService:
         accepted = suggestion.model_copy(update={"status": "accepted"})
         self.store.update(accepted)
         self.metrics.count("accepted")
-        if self.recorder is not None:
-            self.recorder.applied(accepted)
+        if self.recorder is not None and self.journal is not None and intent is not None:
+            done = functools.partial(self.journal.done, intent)
+            self.recorder.applied(accepted, on_audited=done)
         return accepted
 
     def reject(self, suggestion_id: str) -> Suggestion:

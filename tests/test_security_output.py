@@ -66,12 +66,11 @@ def published(tmp_path: Path) -> Iterator[PublishedDaemon]:
     port = free_port()
     try:
         with serving(service, token=token, port=port) as url:
-            files.write_runtime(
-                RuntimeRecord(
-                    pid=0, root=str(files.root), transport="tcp", address=url,
-                    token_file=str(files.token), log_file=str(files.log), started_at=time.time(),
-                )  # fmt: skip
-            )
+            record = RuntimeRecord(
+                pid=0, root=str(files.root), transport="tcp", address=url,
+                token_file=str(files.token), log_file=str(files.log), started_at=time.time(),
+            )  # fmt: skip
+            files.write_runtime(record)
             yield PublishedDaemon(project, service)
     finally:
         files.clear()

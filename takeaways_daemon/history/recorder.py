@@ -109,10 +109,22 @@ class HistoryRecorder:
             lambda: self.history.record_outcome(suggestion.id, outcome, suggestion.rating, uid=uid),
         )
 
-    def applied(self, suggestion: Suggestion) -> None:
-        """Audit that a suggestion's patch was written to the user's file."""
+    def row_uid(self, suggestion_id: str) -> str | None:
+        """The uid of the row this daemon wrote for a suggestion, if it remembers it."""
+        return self._rows.get(suggestion_id)
+
+    def applied(
+        self, suggestion: Suggestion, on_audited: Callable[[], object] | None = None
+    ) -> None:
+        """Audit that a suggestion's patch was written; `on_audited` runs once that committed."""
         details = {"id": suggestion.id, "kind": suggestion.kind}
-        self._guarded("auditing an apply", lambda: self.history.audited("apply_patch", details))
+
+        def audit() -> None:
+            self.history.audited("apply_patch", details)
+            if on_audited is not None:
+                on_audited()
+
+        self._guarded("auditing an apply", audit)
 
     def ignored(self, suggestion_ids: list[str]) -> None:
         """Suggestions that left without an answer (evicted, or open when the daemon stopped)."""
