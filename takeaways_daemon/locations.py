@@ -68,17 +68,19 @@ class UnsafeStateDir(TakeawaysError, PermissionError):
     """A private folder that is a link, not a folder, or someone else's: refused, never used."""
 
 
-def ensure_private_dir(path: Path) -> Path:
+def ensure_private_dir(path: Path, *, in_shared_folder: bool = False) -> Path:
     """Create `path` (mode 0700) if needed: it holds tokens, sockets and private code.
 
-    The folder itself is never followed through a link. In a shared folder such as /tmp, another
-    user could plant `takeaways-<uid>` as a link to a folder of ours, to have us chmod it and put
-    our socket there; so a link, a non-folder or a folder owned by someone else is refused.
+    A folder owned by someone else is refused, and so, `in_shared_folder` (such as /tmp), is a
+    link: there another user could plant `takeaways-<uid>` as a link to a folder of ours, to
+    have us chmod it and put our socket there. The mode is checked and set on the opened folder,
+    never through a path that could be swapped meanwhile.
     """
     with contextlib.suppress(FileExistsError):  # a file or dangling link: refused just below
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        descriptor = os.open(path, flags | (os.O_NOFOLLOW if in_shared_folder else 0))
     except OSError as error:
         kind = "a symbolic link" if path.is_symlink() else f"not a usable folder ({error.strerror})"
         raise UnsafeStateDir(

@@ -64,4 +64,24 @@ def test_a_file_planted_as_the_fallback_folder_is_refused(tmp_path: Path) -> Non
     planted = tmp_path / "takeaways-x"
     planted.write_text("not a folder")
     with pytest.raises(locations.UnsafeStateDir, match="not a usable folder"):
-        locations.ensure_private_dir(planted)
+        locations.ensure_private_dir(planted, in_shared_folder=True)
+
+
+def test_a_link_planted_in_a_shared_folder_is_refused_even_to_our_own_folder(
+    tmp_path: Path,
+) -> None:
+    ours = tmp_path / "ours"
+    ours.mkdir(mode=0o755)
+    ours.chmod(0o755)
+    (tmp_path / "takeaways-x").symlink_to(ours)
+    with pytest.raises(locations.UnsafeStateDir, match="symbolic link"):
+        locations.ensure_private_dir(tmp_path / "takeaways-x", in_shared_folder=True)
+    assert stat.S_IMODE(ours.stat().st_mode) == 0o755
+
+
+def test_a_state_folder_the_user_linked_elsewhere_still_works(tmp_path: Path) -> None:
+    """Outside shared folders a link of the user's own (state on another disk) is followed."""
+    (tmp_path / "disk").mkdir()
+    (tmp_path / "state").symlink_to(tmp_path / "disk")
+    assert locations.ensure_private_dir(tmp_path / "state") == tmp_path / "state"
+    assert stat.S_IMODE((tmp_path / "disk").stat().st_mode) == 0o700
