@@ -17,15 +17,19 @@ import time
 from pathlib import Path
 
 import httpx
+from history_helpers import keyring_keys
 from security_helpers import running_daemon, takeaways
 
 from takeaways_daemon import locations
+from takeaways_daemon.history.apply_journal import ApplyJournal, settle_leftovers
 from takeaways_daemon.history.data_key import KeyringKeyStore
 from takeaways_daemon.history.store import HistoryStore
+from takeaways_daemon.patches import sha256_text
 from tests.loopback_server import free_port
 
 TOKEN = "token-for-apply-audit-tests"
 STUB = "def double(x):\n    pass\n"
+PATCHED = "def double(x):\n    return x * 2\n"
 SERVER = """
 import sys, time
 from pathlib import Path
@@ -106,3 +110,48 @@ def test_an_apply_killed_before_its_audit_write_is_audited_by_the_next_daemon(
         assert store.verify_audit().ok
     intact = takeaways("audit", "verify")
     assert intact.returncode == 0, intact.stdout + intact.stderr
+
+
+class TestSettlingLeftovers:
+    """`settle_leftovers` on a real store and real files, one case per state the file can be in."""
+
+    def leftover(self, tmp_path: Path, text_now: str) -> tuple[HistoryStore, ApplyJournal, Path]:
+        project = tmp_path / "project"
+        project.mkdir(exist_ok=True)
+        store = HistoryStore(tmp_path / "history.sqlite3", keyring_keys())
+        journal = ApplyJournal.beside(store.path)
+        journal.begin(
+            suggestion_id="abc123", kind="complete", project=project, path="calc.py",
+            before_sha256=sha256_text(STUB), after_text=PATCHED, row_uid=None,
+        )  # fmt: skip
+        (project / "calc.py").write_text(text_now)
+        return store, journal, project
+
+    def test_a_file_still_holding_its_old_text_was_never_patched(self, tmp_path: Path) -> None:
+        store, journal, project = self.leftover(tmp_path, STUB)
+        with store:
+            assert settle_leftovers(journal, store, project) == 0
+            assert store.audit.entries() == [] and journal.pending() == []
+
+    def test_a_file_edited_since_is_audited_as_unconfirmed(self, tmp_path: Path) -> None:
+        store, journal, project = self.leftover(tmp_path, PATCHED + "# edited\n")
+        with store:
+            assert settle_leftovers(journal, store, project) == 1
+            (entry,) = store.audit.entries()
+            assert entry.details["file_matches_patch"] is False
+            assert journal.pending() == [] and store.verify_audit().ok
+
+    def test_a_locked_history_keeps_the_intent_for_the_next_start(self, tmp_path: Path) -> None:
+        store, journal, project = self.leftover(tmp_path, PATCHED)
+        with store:
+            locker = sqlite3.connect(store.path, isolation_level=None)
+            locker.execute("BEGIN IMMEDIATE")
+            try:
+                assert settle_leftovers(journal, store, project) == 0  # waits out busy_timeout
+            finally:
+                locker.execute("ROLLBACK")
+                locker.close()
+            assert len(journal.pending()) == 1
+            assert not store.verify_audit().ok
+            assert settle_leftovers(journal, store, project) == 1
+            assert store.verify_audit().ok

@@ -15,12 +15,14 @@ import json
 import logging
 import os
 import secrets
+import sqlite3
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from takeaways_daemon import locations
+from takeaways_daemon.history.background_writer import is_lock_error
 from takeaways_daemon.patches import read_source, resolve_inside, sha256_text
 
 if TYPE_CHECKING:
@@ -128,7 +130,8 @@ def settle_leftovers(journal: ApplyJournal, history: HistoryStore, project: Path
     """Audit the applies a killed daemon left unaudited (marking their rows accepted).
 
     Returns how many were recorded. A file still holding its old text was never patched, so its
-    intent is just dropped; one holding neither text is audited as unconfirmed.
+    intent is just dropped; one holding neither text is audited as unconfirmed. Intents whose
+    entry cannot be written now (the database is locked) are kept for the next start.
     """
     recorded = 0
     for intent in journal.pending(project):
@@ -142,7 +145,15 @@ def settle_leftovers(journal: ApplyJournal, history: HistoryStore, project: Path
             "recovered": True,
             "file_matches_patch": current == intent.after_sha256,
         }
-        history.record_apply(intent.suggestion_id, details, uid=intent.row_uid)
+        try:
+            history.record_apply(intent.suggestion_id, details, uid=intent.row_uid)
+        except sqlite3.OperationalError as error:
+            if not is_lock_error(error):
+                raise
+            # Another process holds the history: starting must not wait on it. The intent stays,
+            # `audit verify` reports it, and the next start records it (and marks the row).
+            log.warning("history busy; the apply of %s is audited later", intent.suggestion_id)
+            continue
         journal.done(intent)
         recorded += 1
     if recorded:
