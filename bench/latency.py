@@ -24,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_keyring import bench_keyring
+
 from takeaways_daemon import prompt_format
 from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.metrics import percentile
@@ -125,7 +127,11 @@ async def prefix_reuse(service: DaemonService, rounds: int) -> tuple[list[float]
 
 
 async def main(rounds: int) -> None:
-    with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as project:
+    with (
+        tempfile.TemporaryDirectory() as home,
+        tempfile.TemporaryDirectory() as project,
+        bench_keyring() as history,
+    ):
         os.environ["TAKEAWAYS_HOME"] = home
         settings = Settings(
             backend={"prefer": "embedded"},
@@ -139,6 +145,7 @@ async def main(rounds: int) -> None:
         print(
             f"model: {service.supervisor.status.model}; cores: {os.cpu_count()}; rounds: {rounds}"
         )
+        print(history)
 
         engine_s, direct_s = await overhead(service, rounds)
         extra_ms = [(e - d) * 1000 for e, d in zip(engine_s, direct_s, strict=True)]

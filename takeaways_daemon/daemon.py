@@ -17,8 +17,10 @@ from typing import Any
 import uvicorn
 
 from takeaways_daemon.api.app import create_app
+from takeaways_daemon.api.connection_limits import server_limits
 from takeaways_daemon.api.guard import allowed_hosts_for
 from takeaways_daemon.runtime_files import ProjectFiles, RuntimeRecord
+from takeaways_daemon.sanitize import strip_control
 from takeaways_daemon.service import DaemonService
 from takeaways_daemon.settings import Settings
 
@@ -28,17 +30,31 @@ log = logging.getLogger("takeaways_daemon")
 OnStarted = Callable[[DaemonService, RuntimeRecord], Coroutine[Any, Any, None]]
 
 
+class SanitizingFormatter(logging.Formatter):
+    """Formats a record, then strips terminal escape codes (file names and model text carry them).
+
+    Someone reading the log with `cat` or `tail -f` would otherwise have their terminal retitled
+    or recoloured by a file name.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The formatted record, safe to print."""
+        return strip_control(super().format(record))
+
+
 def configure_logging(log_file: Path, *, console: bool = False) -> None:
     """Log to the project's state folder (rotated), and to stderr when in the foreground."""
     root = logging.getLogger()
     root.setLevel(logging.INFO)
     file_handler = logging.handlers.RotatingFileHandler(log_file, maxBytes=2 << 20, backupCount=2)
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    file_handler.setFormatter(
+        SanitizingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root.addHandler(file_handler)
     if console:
         stream = logging.StreamHandler()
         stream.setLevel(logging.WARNING)
-        stream.setFormatter(logging.Formatter("takeaways: %(message)s"))
+        stream.setFormatter(SanitizingFormatter("takeaways: %(message)s"))
         root.addHandler(stream)
 
 
@@ -76,7 +92,9 @@ async def run_daemon(
             allowed_hosts=allowed_hosts_for(settings.api.transport, port),
             max_body_bytes=settings.api.max_body_bytes,
         )
-        config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="off", **server_limits()
+        )
         server = uvicorn.Server(config)
         await service.start()
         # uvicorn turns SIGTERM/SIGINT into a graceful exit, then re-raises the signal once it

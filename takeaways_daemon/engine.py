@@ -18,7 +18,12 @@ from typing import Protocol
 from takeaways_daemon import prompt_format
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.context import plan_tasks
-from takeaways_daemon.errors import BackendUnavailable, MalformedAnswer, PatchRejected
+from takeaways_daemon.errors import (
+    BackendUnavailable,
+    MalformedAnswer,
+    PatchRejected,
+    PromptTooLong,
+)
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.patches import read_source, sha256_text
@@ -114,6 +119,10 @@ class SuggestionEngine:
                 self.metrics.count("backend_errors")
                 log.warning("model unavailable for %s: %s", relative, error)
                 return
+            except PromptTooLong as error:
+                self.metrics.count("prompt_too_long")  # this task only; the backend is fine
+                log.info("%s %s: skipped (%s)", task.kind, relative, error)
+                continue
             if suggestion is None:
                 continue
             if not self._still_current(task):

@@ -27,6 +27,13 @@ class BackendStalled(BackendUnavailable):
     """The backend stopped producing output within the allowed time."""
 
 
+class PromptTooLong(TakeawaysError):
+    """The prompt does not fit the model's context: the request's fault, not the backend's.
+
+    Deliberately not a `BackendUnavailable`, so the backend is not marked down for it.
+    """
+
+
 class MalformedAnswer(TakeawaysError):
     """The model's answer does not follow the prompt format."""
 

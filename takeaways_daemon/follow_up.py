@@ -15,7 +15,7 @@ from typing import Any
 from takeaways_daemon import prompt_format
 from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.backends.supervisor import BackendSupervisor
-from takeaways_daemon.errors import BackendUnavailable
+from takeaways_daemon.errors import BackendUnavailable, PromptTooLong
 from takeaways_daemon.sanitize import strip_control
 from takeaways_daemon.settings import SamplingSettings
 from takeaways_daemon.suggestions import Suggestion
@@ -71,7 +71,7 @@ class FollowUp:
         finally:
             self.latency_ms = round((time.monotonic() - started) * 1000, 1)
 
-    def summary(self, error: BackendUnavailable | None = None) -> dict[str, Any]:
+    def summary(self, error: BackendUnavailable | PromptTooLong | None = None) -> dict[str, Any]:
         """The closing NDJSON record: which model answered, how long it took, any error."""
         record: dict[str, Any] = {
             "done": True,

@@ -6,11 +6,14 @@ keep separate worlds. Without it, the platform's usual folders are used (XDG on 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
 
 import platformdirs
+
+from takeaways_daemon.errors import TakeawaysError
 
 APP_NAME = "takeaways"
 
@@ -61,15 +64,40 @@ def project_state_dir(project_root: Path) -> Path:
     return state_dir() / "projects" / digest
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create `path` (mode 0700) if needed: it holds tokens, sockets and private code."""
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    info = path.stat()
-    if info.st_uid != os.getuid():
-        # A folder someone else made (in /tmp, say) could let them reach our socket or token.
-        raise PermissionError(f"{path} belongs to another user; remove it or move TAKEAWAYS_HOME")
-    if info.st_mode & 0o077:
-        path.chmod(0o700)
+class UnsafeStateDir(TakeawaysError, PermissionError):
+    """A private folder that is a link, not a folder, or someone else's: refused, never used."""
+
+
+def ensure_private_dir(path: Path, *, in_shared_folder: bool = False) -> Path:
+    """Create `path` (mode 0700) if needed: it holds tokens, sockets and private code.
+
+    A folder owned by someone else is refused, and so, `in_shared_folder` (such as /tmp), is a
+    link: there another user could plant `takeaways-<uid>` as a link to a folder of ours, to
+    have us chmod it and put our socket there. The mode is checked and set on the opened folder,
+    never through a path that could be swapped meanwhile.
+    """
+    with contextlib.suppress(FileExistsError):  # a file or dangling link: refused just below
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+    try:
+        descriptor = os.open(path, flags | (os.O_NOFOLLOW if in_shared_folder else 0))
+    except OSError as error:
+        kind = "a symbolic link" if path.is_symlink() else f"not a usable folder ({error.strerror})"
+        raise UnsafeStateDir(
+            f"{path} is {kind}; takeaways will not use it. Remove it, or set TAKEAWAYS_HOME "
+            "to a private folder"
+        ) from None
+    try:
+        info = os.fstat(descriptor)
+        if info.st_uid != os.getuid():
+            # A folder someone else made (in /tmp, say) could let them reach our socket or token.
+            raise UnsafeStateDir(
+                f"{path} belongs to another user; remove it or move TAKEAWAYS_HOME"
+            )
+        if info.st_mode & 0o077:
+            os.fchmod(descriptor, 0o700)
+    finally:
+        os.close(descriptor)
     return path
 
 

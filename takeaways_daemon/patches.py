@@ -15,10 +15,12 @@ import hashlib
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from takeaways_daemon.errors import FileChangedError, PatchRejected
+from takeaways_daemon.safe_read import UnsafeFile, read_capped
 
 
 def sha256_text(text: str) -> str:
@@ -204,10 +206,16 @@ def parse_unified_diff(path: str, diff: str, text: str) -> LinePatch:
     return patch_from_texts(path, text, "".join(out))
 
 
+MAX_SOURCE_BYTES = 64 << 20
+"""Largest file a patch is applied to (suggestions are only made for much smaller ones)."""
+
+
 def read_source(path: Path) -> str:
-    """A file's text with its line endings kept, so patches and hashes see the real bytes."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        return handle.read()
+    """A file's text with its line endings kept, so patches and hashes see the real bytes.
+
+    Only a regular file is read, never a link, device or named pipe (`safe_read.UnsafeFile`).
+    """
+    return read_capped(path, MAX_SOURCE_BYTES).decode("utf-8")
 
 
 def resolve_inside(root: Path, relative: str) -> Path:
@@ -239,17 +247,34 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def apply_to_file(root: Path, patch: LinePatch, expected_sha256: str) -> Path:
-    """Apply `patch` on disk, refusing if the file changed since the patch was made."""
+def apply_to_file(
+    root: Path,
+    patch: LinePatch,
+    expected_sha256: str,
+    *,
+    before_write: Callable[[str], object] | None = None,
+) -> Path:
+    """Apply `patch` on disk, refusing if the file changed since the patch was made.
+
+    `before_write` gets the patched text once every check passed, right before it is written.
+    """
     target = resolve_inside(root, patch.path)
     try:
         current = read_source(target)
     except FileNotFoundError:
         raise FileChangedError(f"{patch.path} no longer exists") from None
+    except UnsafeFile as error:
+        # Replaced by a named pipe or device since the suggestion: refused without blocking.
+        raise FileChangedError(f"{patch.path} was not applied: {error.reason}") from None
+    except UnicodeDecodeError:
+        raise FileChangedError(f"{patch.path} is no longer UTF-8 text; not applied") from None
     if sha256_text(current) != expected_sha256:
         raise FileChangedError(
             f"{patch.path} changed since this suggestion was made; it was not applied "
             "(wait for a fresh suggestion)"
         )
-    write_atomically(target, patch.apply_to(current))
+    patched = patch.apply_to(current)
+    if before_write is not None:
+        before_write(patched)
+    write_atomically(target, patched)
     return target

@@ -66,7 +66,9 @@ class ProjectFiles:
     def prepare(self) -> None:
         """Create the private folder."""
         locations.ensure_private_dir(self.dir)
-        locations.ensure_private_dir(self.socket.parent)
+        # The socket may live in a folder under the shared temp folder (see `_socket_path`).
+        shared = self.socket.parent != self.dir
+        locations.ensure_private_dir(self.socket.parent, in_shared_folder=shared)
         (self.dir / "root").write_text(str(self.root))
 
     def acquire_lock(self) -> IO[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.context import plan_file_tasks
 from takeaways_daemon.engine import SuggestionEngine
+from takeaways_daemon.errors import PromptTooLong
 from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.settings import Settings
@@ -62,7 +63,11 @@ async def scan_path(
                 budget -= 1
                 if progress:
                     progress(f"{task.kind} {relative}" + (f" {task.symbol}" if task.symbol else ""))
-                suggestion = await engine.suggest(task)
+                try:
+                    suggestion = await engine.suggest(task)
+                except PromptTooLong as error:
+                    log.info("%s %s skipped: %s", task.kind, relative, error)
+                    continue
                 if suggestion is not None:
                     found.append(suggestion)
     finally:

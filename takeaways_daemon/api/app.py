@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sse_starlette.sse import EventSourceResponse
@@ -15,7 +16,13 @@ from takeaways_daemon import __version__
 from takeaways_daemon.api.follow_up_routes import follow_up_router
 from takeaways_daemon.api.guard import ApiGuard
 from takeaways_daemon.api.history_routes import history_router
-from takeaways_daemon.errors import BackendUnavailable, FileChangedError, PatchRejected
+from takeaways_daemon.api.validation_errors import validation_error_reply
+from takeaways_daemon.errors import (
+    BackendUnavailable,
+    FileChangedError,
+    PatchRejected,
+    PromptTooLong,
+)
 from takeaways_daemon.kinds import SuggestionStatus, TaskKind
 from takeaways_daemon.service import DaemonService, UnknownSuggestion
 from takeaways_daemon.wire import DaemonStatus, GenerateResult, Health, Suggestion
@@ -53,9 +60,11 @@ def create_app(
         FileChangedError: 409,
         PatchRejected: 409,
         BackendUnavailable: 503,
+        PromptTooLong: 413,
     }
     for error_type, status_code in statuses.items():
         app.add_exception_handler(error_type, _error_reply(status_code))
+    app.add_exception_handler(RequestValidationError, validation_error_reply)
 
     app.include_router(follow_up_router(service))
     app.include_router(history_router(service))

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from takeaways_daemon.errors import BackendUnavailable
+from takeaways_daemon.errors import BackendUnavailable, PromptTooLong
 from takeaways_daemon.follow_up import MAX_QUESTION_CHARS, FollowUp
 from takeaways_daemon.service import DaemonService
 from takeaways_daemon.wire import AnswerChunk, AnswerDone
@@ -40,7 +40,7 @@ def follow_up_router(service: DaemonService) -> APIRouter:
                     if await request.is_disconnected():
                         return  # closing the generator stops the model at its next token
                     yield AnswerChunk(text=text).model_dump_json() + "\n"
-            except BackendUnavailable as error:
+            except (BackendUnavailable, PromptTooLong) as error:
                 yield AnswerDone(**follow_up.summary(error)).model_dump_json() + "\n"
                 return
             service.metrics.count("follow_ups")

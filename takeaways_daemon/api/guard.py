@@ -24,6 +24,8 @@ async def _reply(send: Send, status: int, detail: str) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                # A refused client gets no idle connection to hold on to.
+                (b"connection", b"close"),
             ],
         }
     )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from takeaways_daemon.backends.base import Backend, GenerationRequest
 from takeaways_daemon.backends.model_files import resolve_embedded_model
-from takeaways_daemon.errors import BackendStalled, BackendUnavailable
+from takeaways_daemon.errors import BackendStalled, BackendUnavailable, PromptTooLong
 from takeaways_daemon.settings import EmbeddedSettings, Settings
 
 if TYPE_CHECKING:
@@ -117,6 +117,17 @@ class EmbeddedBackend(Backend):
         assert self._llama is not None
         with self._lock:
             try:
+                # Measured as llama.cpp will (it raises a bare ValueError when over): too long is
+                # the request's fault, told apart from a failing backend.
+                prompt_tokens = len(self.tokenize(request.prompt))
+                if prompt_tokens >= self._llama.n_ctx():
+                    emit(
+                        PromptTooLong(
+                            f"the prompt is {prompt_tokens} tokens but the model's context holds "
+                            f"{self._llama.n_ctx()} (sampling.num_ctx): shorten the prompt"
+                        )
+                    )
+                    return
                 # stream=True makes this an iterator of chunk dicts (typed as a union).
                 chunks: Iterator[Any] = self._llama.create_completion(  # type: ignore[assignment]
                     request.prompt, stream=True, **self._completion_args(request)
@@ -154,6 +165,8 @@ class EmbeddedBackend(Backend):
                     ) from None
                 if item is _DONE:
                     break
+                if isinstance(item, PromptTooLong):
+                    raise item
                 if isinstance(item, Exception):
                     raise BackendUnavailable(f"the embedded model failed: {item}") from None
                 assert isinstance(item, str)

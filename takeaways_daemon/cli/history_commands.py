@@ -253,7 +253,7 @@ def audit() -> None:
 def verify() -> None:
     """Check the log for edited, deleted, reordered or cut entries (exit 1 if any)."""
     with _open_store() as store:
-        report = store.audit.verify()
+        report = store.verify_audit()
     if report.ok:
         click.echo(f"audit log intact: {report.entries} entries (keyring head: {report.head_seq})")
         return

@@ -45,6 +45,7 @@ def main() -> None:
     """Run the CLI; library errors become `takeaways: …` and an exit code, never a traceback."""
     from takeaways_daemon.errors import TakeawaysError
     from takeaways_daemon.history import session_keyring
+    from takeaways_daemon.sanitize import strip_control
 
     try:
         # A keyring `make run` started on a headless machine serves commands typed elsewhere too.
@@ -56,7 +57,8 @@ def main() -> None:
         error.show()
         sys.exit(error.exit_code)
     except TakeawaysError as error:
-        click.echo(f"takeaways: {error}", err=True)
+        # Messages quote file names, which may carry terminal escape codes.
+        click.echo(f"takeaways: {strip_control(str(error))}", err=True)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -41,10 +41,11 @@ def suggestions(project: Path, show_all: bool, as_json: bool) -> None:
 def apply(suggestion_id: str, project: Path) -> None:
     """Apply suggestion ID to its file (refused if the file changed since)."""
     from takeaways_daemon.api_client import DaemonClient
+    from takeaways_daemon.sanitize import strip_control
 
     with DaemonClient.for_project(project) as client:
         item = client.accept(suggestion_id)
-    click.echo(f"applied {item.id} to {item.path}:{item.start_line}-{item.end_line}")
+    click.echo(strip_control(f"applied {item.id} to {item.path}:{item.start_line}-{item.end_line}"))
 
 
 @click.command()

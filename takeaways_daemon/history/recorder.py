@@ -58,6 +58,8 @@ class HistoryRecorder:
         # long history, so outcomes go to the row's own uid, never to "the newest with this id".
         self._rows: OrderedDict[str, str] = OrderedDict()
         self._appends = 0
+        # Suggestion id -> what to run once its apply's audit entry commits (the apply journal).
+        self._after_audit: dict[str, Callable[[], object]] = {}
         self.writer = BackgroundWriter(metrics)
 
     def _guarded(self, what: str, action: Callable[[], object]) -> None:
@@ -86,7 +88,8 @@ class HistoryRecorder:
             if event.status_changed or event.rating_changed:
                 self.updated(suggestion)
             if event.status_changed and suggestion.status == "accepted":
-                self.applied(suggestion)  # only a patch written to disk makes it accepted
+                # Only a patch written to disk makes it accepted.
+                self.applied(suggestion, on_audited=self._after_audit.pop(suggestion.id, None))
         elif isinstance(event, SuggestionRemoved) and suggestion.status == "open":
             self.ignored([suggestion.id])
 
@@ -126,10 +129,26 @@ class HistoryRecorder:
             lambda: self.history.record_outcome(suggestion.id, outcome, suggestion.rating, uid=uid),
         )
 
-    def applied(self, suggestion: Suggestion) -> None:
-        """Audit that a suggestion's patch was written to the user's file."""
+    def when_audited(self, suggestion_id: str, callback: Callable[[], object]) -> None:
+        """Run `callback` once the coming apply of `suggestion_id` is audited (committed)."""
+        self._after_audit[suggestion_id] = callback
+
+    def row_uid(self, suggestion_id: str) -> str | None:
+        """The uid of the row this daemon wrote for a suggestion, if it remembers it."""
+        return self._rows.get(suggestion_id)
+
+    def applied(
+        self, suggestion: Suggestion, on_audited: Callable[[], object] | None = None
+    ) -> None:
+        """Audit that a suggestion's patch was written; `on_audited` runs once that committed."""
         details = {"id": suggestion.id, "kind": suggestion.kind}
-        self._guarded("auditing an apply", lambda: self.history.audited("apply_patch", details))
+
+        def audit() -> None:
+            self.history.audited("apply_patch", details)
+            if on_audited is not None:
+                on_audited()
+
+        self._guarded("auditing an apply", audit)
 
     def ignored(self, suggestion_ids: list[str]) -> None:
         """Suggestions that left without an answer (evicted, or open when the daemon stopped)."""

@@ -21,7 +21,8 @@ from typing import Any
 
 from takeaways_daemon import locations
 from takeaways_daemon.history import migrations
-from takeaways_daemon.history.audit_log import AuditEntry, AuditLog
+from takeaways_daemon.history.apply_journal import ApplyJournal
+from takeaways_daemon.history.audit_log import AuditEntry, AuditLog, AuditReport
 from takeaways_daemon.history.data_key import (
     KeyringKeyStore,
     KeyStore,
@@ -359,6 +360,35 @@ class HistoryStore:
             entry = self.audit.append(action, details)
         self.audit.publish_head(entry)
         return entry
+
+    def record_apply(
+        self, suggestion_id: str, details: dict[str, Any], *, uid: str | None = None
+    ) -> AuditEntry:
+        """Mark the suggestion's row accepted and audit the apply, in one transaction."""
+        key: tuple[str, ...]
+        if uid is not None:
+            target, key = "uid = ? AND id = ?", (uid, suggestion_id)
+        else:
+            target = "uid = (SELECT uid FROM records WHERE id = ? ORDER BY created_at DESC LIMIT 1)"
+            key = (suggestion_id,)
+        with self.write_transaction() as db:
+            db.execute(
+                f"UPDATE records SET outcome = 'accepted', updated_at = ? WHERE {target}",
+                (time.time(), *key),
+            )
+            entry = self.audit.append("apply_patch", details)
+        self.audit.publish_head(entry)
+        return entry
+
+    def verify_audit(self) -> AuditReport:
+        """The audit log's own check, plus applies that still wait for their entry."""
+        report = self.audit.verify()
+        for intent in ApplyJournal.beside(self.path).pending():
+            report.problems.append(
+                f"{intent.describe()} has no audit entry yet; the daemon for that project "
+                "records it once the history is writable (or when it next starts)"
+            )
+        return report
 
     def integrity_check(self) -> str:
         """SQLite's own check of the file ("ok" when sound)."""

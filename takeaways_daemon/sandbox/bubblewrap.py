@@ -6,7 +6,8 @@ Every program runs in its own bwrap sandbox:
   cannot reach Ollama or the daemon; its own pid namespace, so when the program ends every
   process it started (forks, detached daemons) is killed with it;
 - a read-only root holding only the system folders (`/usr` and its links) and the interpreter;
-  no `$HOME`, no project, no host `/tmp`; a private, size-capped tmpfs for `/tmp` (the work dir);
+  no `$HOME`, no project, no host `/tmp`; private, size-capped tmpfs for `/tmp` (the work dir)
+  and `/dev/shm`, and a read-only `/dev` otherwise, so files in RAM cannot grow past the caps;
 - `--new-session` (no TIOCSTI on our terminal) and `--die-with-parent`;
 - rlimits on CPU seconds, address space, processes and file size, set by the bootstrap before
   the untrusted code is compiled (in the sandbox, so no `preexec_fn` runs in our threads);
@@ -62,6 +63,8 @@ class SandboxLimits:
     """Largest file the program may write (stdout and stderr files included)."""
     tmpfs_bytes: int = 64 << 20
     """Size of the private /tmp, so many capped files cannot fill RAM either."""
+    shm_bytes: int = 16 << 20
+    """Size of the private /dev/shm (POSIX shared memory, semaphores): RAM too, so capped."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,9 @@ class Sandbox:
             args += ["--ro-bind", str(prefix), str(prefix)]
         args += [
             "--proc", "/proc", "--dev", "/dev",
+            # bwrap's /dev is a writable tmpfs with no size (half of RAM): /dev/shm gets its own
+            # capped tmpfs, and the rest of /dev is made read-only (device nodes still work).
+            "--size", str(self.limits.shm_bytes), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
             "--size", str(self.limits.tmpfs_bytes), "--tmpfs", "/tmp",
             "--dir", "/tmp/work", "--chdir", "/tmp/work",
             "--remount-ro", "/",

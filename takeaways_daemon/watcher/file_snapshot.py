@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NamedTuple
 
+from takeaways_daemon.safe_read import FileTooLarge, open_regular, read_descriptor_capped
+
 BINARY_SNIFF_BYTES = 8192
 """A NUL byte within this many leading bytes marks a file as binary (as git does)."""
-
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 class Fingerprint(NamedTuple):
@@ -43,33 +42,23 @@ SKIPPED = FileSnapshot("skipped")
 def read_snapshot(path: Path | str, max_bytes: int) -> FileSnapshot:
     """Read a file as UTF-8 text if it is a small regular text file; never raises for I/O."""
     try:
-        info = os.lstat(path)
+        # Links are not followed (one may point outside the project), nor devices or FIFOs opened.
+        descriptor = open_regular(path)
     except (FileNotFoundError, NotADirectoryError):
         return GONE
     except OSError:
         return SKIPPED
-    # Links are not followed: a link may point outside the project.
-    if not stat.S_ISREG(info.st_mode):
-        return SKIPPED
-    if info.st_size > max_bytes:
-        return FileSnapshot("skipped", fingerprint=Fingerprint.of(info))
     try:
-        # O_NOFOLLOW: the path may have become a link since lstat; O_NONBLOCK: or a FIFO.
-        descriptor = os.open(path, _OPEN_FLAGS)
-    except (FileNotFoundError, NotADirectoryError):
-        return GONE
+        info = os.fstat(descriptor)
+        data = read_descriptor_capped(descriptor, max_bytes, os.fspath(path))
+    except FileTooLarge as error:
+        return FileSnapshot("skipped", fingerprint=Fingerprint.of(error.info))
     except OSError:
         return SKIPPED
-    with os.fdopen(descriptor, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            return SKIPPED
-        try:
-            data = handle.read(max_bytes + 1)
-        except OSError:
-            return SKIPPED
+    finally:
+        os.close(descriptor)
     fingerprint = Fingerprint.of(info)
-    if len(data) > max_bytes or b"\0" in data[:BINARY_SNIFF_BYTES]:
+    if b"\0" in data[:BINARY_SNIFF_BYTES]:
         return FileSnapshot("skipped", fingerprint=fingerprint)
     try:
         text = data.decode("utf-8")

@@ -6,12 +6,17 @@ Binary and oversized files are found when they are read (see `file_snapshot`), n
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from pathspec import GitIgnoreSpec
+
+from takeaways_daemon.safe_read import read_capped
+
+log = logging.getLogger(__name__)
 
 BUILTIN_DIRS = frozenset(
     {
@@ -74,6 +79,8 @@ _BUILTIN_FILES = re.compile("|".join(fnmatch.translate(glob) for glob in BUILTIN
 _EXCLUDE_FILE = ".git/info/exclude"
 _RULE_FILE_NAMES = frozenset({".gitignore", "pyvenv.cfg"})
 _CACHE_LIMIT = 100_000
+MAX_RULE_FILE_BYTES = 1 << 20
+"""Ignore files larger than this are skipped (real ones are a few kilobytes)."""
 
 
 class IgnoreRules:
@@ -176,10 +183,14 @@ class IgnoreRules:
             self._specs[base] = self._read_spec(self.root / base / ".gitignore")
         return self._specs[base]
 
-    @staticmethod
-    def _read_spec(path: Path) -> GitIgnoreSpec | None:
+    def _read_spec(self, path: Path) -> GitIgnoreSpec | None:
         try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        except OSError:
+            data = read_capped(path, MAX_RULE_FILE_BYTES, links_inside=self.root)
+        except (FileNotFoundError, NotADirectoryError):
             return None
+        except OSError as error:
+            # A link to /dev/zero or a huge file: skipped, as it cannot be a real ignore file.
+            log.warning("ignore file skipped: %s", error)
+            return None
+        lines = data.decode("utf-8", errors="replace").splitlines()
         return GitIgnoreSpec.from_lines(lines) if lines else None
