@@ -72,11 +72,14 @@ class SuggestionEngine:
     async def suggest(self, task: Task) -> Suggestion | None:
         """Ask the model until one answer passes every check, at most `candidates` times."""
         sampling = self.settings.sampling
-        prompt = task.prompt(few_shot=self._few_shot())
+        few_shot = self._few_shot()
+        prompt = task.prompt(few_shot=few_shot)
+        messages = task.messages(few_shot=few_shot)
         for attempt in range(sampling.candidates):
             request = GenerationRequest.from_settings(
                 prompt,
                 sampling,
+                messages=messages,
                 stop=prompt_format.STOP_SEQUENCES,
                 grammar=prompt_format.answer_grammar(task.kind, task.language),
                 seed=None if sampling.seed is None else sampling.seed + attempt,

@@ -51,14 +51,23 @@ _EXAMPLES: dict[TaskKind, tuple[str, str | None, str, str | None, str]] = {
 }
 
 
-def demonstration(kind: TaskKind, language: str = "python") -> str:
-    """One complete exchange of `kind` in the shared format, to put before the real prompt."""
+def _sections(kind: TaskKind, language: str) -> tuple[str, str, str]:
+    """The worked example of `kind` as (instruction, input, answer) in the shared format."""
     code, error, title, answer_code, explanation = _EXAMPLES[kind]
-    prompt = prompt_format.render_prompt(
-        prompt_format.instruction(kind, language),
-        prompt_format.render_task_input(
-            path="example.py", language=language, code=code, error=error
-        ),
+    input_text = prompt_format.render_task_input(
+        path="example.py", language=language, code=code, error=error
     )
     answer = prompt_format.render_answer(title, explanation, answer_code, language)
-    return f"{prompt}{answer}\n\n"
+    return prompt_format.instruction(kind, language), input_text, answer
+
+
+def demonstration(kind: TaskKind, language: str = "python") -> str:
+    """One complete exchange of `kind` in the shared format, to put before the real prompt."""
+    instruction_text, input_text, answer = _sections(kind, language)
+    return f"{prompt_format.render_prompt(instruction_text, input_text)}{answer}\n\n"
+
+
+def demonstration_turns(kind: TaskKind, language: str = "python") -> tuple[str, str]:
+    """The same exchange as chat turns: (the user's turn, the assistant's answer)."""
+    instruction_text, input_text, answer = _sections(kind, language)
+    return prompt_format.render_user_turn(instruction_text, input_text), answer

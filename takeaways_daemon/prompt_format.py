@@ -23,7 +23,9 @@ escaped inside a JSON string):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from takeaways_daemon.errors import MalformedAnswer
 from takeaways_daemon.kinds import TaskKind
@@ -107,14 +109,56 @@ class Answer:
     code: str
 
 
+ChatRole = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    """One turn of the prompt, for a backend that applies the model's own chat template."""
+
+    role: ChatRole
+    content: str
+
+
+def render_user_turn(instruction_text: str, input_text: str) -> str:
+    """The instruction and input sections: what the developer asks, without the response header.
+
+    >>> print(render_user_turn("Fix it.", "x = ("))
+    ### Instruction:
+    Fix it.
+    <BLANKLINE>
+    ### Input:
+    x = (
+    """
+    turn = f"{INSTRUCTION_HEADER}{instruction_text.strip()}"
+    if input_text:
+        turn += f"\n\n{INPUT_HEADER}{input_text.rstrip()}"
+    return turn
+
+
 def render_prompt(instruction_text: str, input_text: str, system: str = SYSTEM_PROMPT) -> str:
     """The full prompt text a model sees, ending where its response begins."""
-    parts = [f"{system}\n\n"] if system else []
-    parts.append(f"{INSTRUCTION_HEADER}{instruction_text.strip()}\n\n")
-    if input_text:
-        parts.append(f"{INPUT_HEADER}{input_text.rstrip()}\n\n")
-    parts.append(RESPONSE_HEADER)
-    return "".join(parts)
+    system_part = f"{system}\n\n" if system else ""
+    return f"{system_part}{render_user_turn(instruction_text, input_text)}\n\n{RESPONSE_HEADER}"
+
+
+def chat_messages(
+    instruction_text: str,
+    input_text: str,
+    *,
+    examples: Sequence[tuple[str, str]] = (),
+    system: str = SYSTEM_PROMPT,
+) -> tuple[ChatMessage, ...]:
+    """The prompt as chat turns: the system line, each worked example, then the task.
+
+    `examples` are (user turn, answer) pairs, as `few_shot.demonstration_turns` makes them. The
+    turns hold the same text as `render_prompt`; only the layout between them is the model's.
+    """
+    messages = [ChatMessage("system", system)] if system else []
+    for user_turn, answer in examples:
+        messages += [ChatMessage("user", user_turn), ChatMessage("assistant", answer)]
+    messages.append(ChatMessage("user", render_user_turn(instruction_text, input_text)))
+    return tuple(messages)
 
 
 def render_answer(title: str, explanation: str, code: str | None, language: str = "python") -> str:

@@ -6,14 +6,23 @@ Nested fields use `__` in variable names: `TAKEAWAYS_SAMPLING__TEMPERATURE=0.2`.
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -116,19 +125,83 @@ class EmbeddedSettings(BaseModel):
     """A generation running longer than this is abandoned."""
 
 
+DEFAULT_PREFERENCE = ("ollama", "embedded")
+"""The backends tried when `backend.prefer` is not set (or is the old "auto")."""
+
+
+def _preference_list(value: Any) -> Any:
+    """`backend.prefer` as a list of names; also takes the old forms, `"auto"` and one name.
+
+    >>> _preference_list("auto"), _preference_list("embedded"), _preference_list("mine, embedded")
+    (['ollama', 'embedded'], ['embedded'], ['mine', 'embedded'])
+    >>> _preference_list('["mine", "embedded"]')
+    ['mine', 'embedded']
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):  # a JSON list, as an environment variable carries one
+            return json.loads(text)
+        if text == "auto":
+            return list(DEFAULT_PREFERENCE)
+        return [name.strip() for name in text.split(",") if name.strip()]
+    if isinstance(value, list | tuple) and list(value) == ["auto"]:
+        return list(DEFAULT_PREFERENCE)
+    return value
+
+
 class BackendSettings(BaseModel):
-    """Which model answers."""
+    """Which model answers. `[backend.NAME]` configures the backend registered as NAME.
 
-    model_config = ConfigDict(extra="forbid")
+    `ollama` and `embedded` are typed here; a plugin backend's section is kept as given and
+    validated by that backend's own `Options` when the registry creates it.
+    """
 
-    prefer: Literal["auto", "ollama", "embedded"] = "auto"
-    """auto: Ollama with the model if reachable, else embedded."""
+    model_config = ConfigDict(extra="allow")
+
+    prefer: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_PREFERENCE), min_length=1
+    )
+    """Registered backend names, tried in order; the first that is ready answers."""
     recheck_interval_s: float = Field(15.0, gt=0)
     """How often a failed backend is probed again."""
     ollama: OllamaSettings = Field(default_factory=OllamaSettings)
     """Ollama server settings."""
     embedded: EmbeddedSettings = Field(default_factory=EmbeddedSettings)
     """Embedded llama-cpp-python settings."""
+
+    @field_validator("prefer", mode="before")
+    @classmethod
+    def _old_forms_of_prefer(cls, value: Any) -> Any:
+        return _preference_list(value)
+
+    @field_validator("prefer")
+    @classmethod
+    def _each_name_once(cls, names: list[str]) -> list[str]:
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"lists {', '.join(repeated)} more than once")
+        return names
+
+    @model_validator(mode="after")
+    def _plugin_sections_are_tables(self) -> BackendSettings:
+        for name, value in self.plugin_sections().items():
+            if not isinstance(value, dict):
+                raise ValueError(
+                    f"backend.{name} must be a table of that backend's options ([backend.{name}])"
+                )
+        return self
+
+    def plugin_sections(self) -> dict[str, Any]:
+        """The sections of backends other than the built-in ones, as given (name → options)."""
+        return dict(self.model_extra or {})
+
+    def section(self, name: str) -> BaseModel | dict[str, Any]:
+        """The options given for backend `name`: typed for the built-ins, a dict for plugins."""
+        if name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, BaseModel):
+                return value
+        return dict(self.plugin_sections().get(name, {}))
 
 
 class ApiSettings(BaseModel):
@@ -245,19 +318,29 @@ class Settings(BaseSettings):
 
 def load_settings(**overrides: Any) -> Settings:
     """Build the effective settings, turning a bad file or variable into a `ConfigError`."""
-    path = locations.config_file()
     try:
         return Settings(**overrides)
     except tomllib.TOMLDecodeError as error:
+        path = locations.config_file()
         raise ConfigError(f"{path} is not valid TOML ({error}); fix or remove it") from None
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-            for item in error.errors()
-        )
-        raise ConfigError(
-            f"invalid settings ({problems}); check {path} and TAKEAWAYS_* variables"
-        ) from None
+        raise invalid_settings(error) from None
+
+
+def invalid_settings(error: ValidationError, section: str = "") -> ConfigError:
+    """A validation error as one readable line naming each bad field, the file and the variables.
+
+    `section` prefixes the names when `error` came from validating one section on its own (a
+    plugin backend's options, which the registry validates).
+    """
+    prefix = f"{section}." if section else ""
+    problems = "; ".join(
+        f"{prefix}{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+        for item in error.errors()
+    )
+    return ConfigError(
+        f"invalid settings ({problems}); check {locations.config_file()} and TAKEAWAYS_* variables"
+    )
 
 
 def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:

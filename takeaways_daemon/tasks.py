@@ -64,3 +64,12 @@ class Task:
             demo = few_shot_examples.demonstration(self.kind, self.language)
             return demo + prompt
         return prompt
+
+    def messages(self, *, few_shot: bool = False) -> tuple[prompt_format.ChatMessage, ...]:
+        """The same prompt as chat turns (system, worked example, task), for chat templates."""
+        examples = [few_shot_examples.demonstration_turns(self.kind, self.language)]
+        return prompt_format.chat_messages(
+            prompt_format.instruction(self.kind, self.language),
+            self.input_text(),
+            examples=examples if few_shot else (),
+        )

@@ -26,8 +26,15 @@ from werkzeug import Request, Response
 from takeaways_daemon.backends.base import Generation, GenerationRequest
 from takeaways_daemon.backends.ollama_backend import OllamaBackend
 from takeaways_daemon.errors import BackendStalled, BackendUnavailable, ModelNotFound
-from takeaways_daemon.prompt_format import STOP_SEQUENCES, render_prompt
+from takeaways_daemon.prompt_format import (
+    RESPONSE_HEADER,
+    STOP_SEQUENCES,
+    SYSTEM_PROMPT,
+    render_answer,
+    render_prompt,
+)
 from takeaways_daemon.settings import OllamaSettings
+from takeaways_daemon.tasks import Task
 
 T = TypeVar("T")
 
@@ -149,13 +156,13 @@ class TestRequestBody:
         httpserver_ipv4.expect_oneshot_request("/api/generate", method="POST").respond_with_handler(
             recording(bodies, Response(ndjson(chunk("hi"), FINAL), content_type=NDJSON))
         )
-        settings = settings_for(httpserver_ipv4.url_for("/"), model="mine:q4", keep_alive="5m")
+        settings = settings_for(httpserver_ipv4.url_for("/"), model="takeaways:q4", keep_alive="5m")
 
         generate(settings, GenerationRequest(prompt="p"))
 
         assert bodies == [
             {
-                "model": "mine:q4",
+                "model": "takeaways:q4",
                 "prompt": "p",
                 "raw": True,
                 "stream": True,
@@ -281,6 +288,182 @@ class TestServerErrors:
 
         with pytest.raises(BackendUnavailable, match="mid-answer: out of memory"):
             generate(settings_for(httpserver_ipv4.url_for("/")), GenerationRequest(PROMPT))
+
+
+CODER = "qwen2.5-coder:7b"
+"""A model the user pulled into Ollama: not tuned on our format, so it is spoken to by chat."""
+BROKEN = "def greet(name)\n    print('hi', name)\n"
+FIX_TASK = Task(
+    kind="fix", path="greet.py", language="python", file_text=BROKEN,
+    shown_start=1, shown_end=2, target_start=1, target_end=2,
+    symbol="greet", error="line 1, column 16: expected ':'",
+)  # fmt: skip
+
+
+def chat_chunk(text: str) -> dict[str, Any]:
+    return {
+        "model": CODER,
+        "created_at": "2025-01-01T00:00:00Z",
+        "message": {"role": "assistant", "content": text},
+        "done": False,
+    }
+
+
+CHAT_FINAL = {
+    "model": CODER,
+    "created_at": "2025-01-01T00:00:01Z",
+    "message": {"role": "assistant", "content": ""},
+    "done": True,
+    "done_reason": "stop",
+    "total_duration": 2_075_509_083,
+    "prompt_eval_count": 212,
+    "eval_count": 31,
+}
+
+
+def chat_settings(server: HTTPServer, **overrides: Any) -> OllamaSettings:
+    return settings_for(server.url_for("/"), model=CODER, **overrides)
+
+
+class TestChat:
+    """A model other than ours gets `/api/chat`, so its own chat template wraps our turns."""
+
+    def test_chat_sends_system_worked_example_and_task_as_turns(self, httpserver_ipv4: HTTPServer):
+        bodies: list[Any] = []
+        httpserver_ipv4.expect_oneshot_request("/api/chat", method="POST").respond_with_handler(
+            recording(bodies, Response(ndjson(chat_chunk("Ti"), CHAT_FINAL), content_type=NDJSON))
+        )
+        request = GenerationRequest(
+            prompt=FIX_TASK.prompt(few_shot=True),
+            messages=FIX_TASK.messages(few_shot=True),
+            max_tokens=256,
+            num_ctx=2048,
+            stop=STOP_SEQUENCES,
+            seed=7,
+        )
+
+        generate(chat_settings(httpserver_ipv4), request)
+
+        [body] = bodies
+        example_answer = render_answer(
+            "Add the missing colon",
+            "The def line lacked its closing colon.",
+            "def greet(name):\n    print('hi', name)",
+        )
+        assert [turn["role"] for turn in body["messages"]] == [
+            "system", "user", "assistant", "user",
+        ]  # fmt: skip
+        system, example, answer, task = (turn["content"] for turn in body["messages"])
+        assert system == SYSTEM_PROMPT
+        assert example.startswith("### Instruction:\nThe code below has an error.")
+        assert "File: example.py (python)" in example and "### Response:" not in example
+        assert answer == example_answer
+        assert task.startswith("### Instruction:\nThe code below has an error.")
+        assert task.endswith("Code:\n```python\ndef greet(name)\n    print('hi', name)\n```")
+        assert "Error: line 1, column 16: expected ':'" in task
+        # The official client always sends `tools`; empty, it asks for none.
+        assert {key: value for key, value in body.items() if key != "messages"} == {
+            "model": CODER,
+            "tools": [],
+            "stream": True,
+            "options": {
+                "temperature": 0.7,
+                "top_p": 0.9,
+                "repeat_penalty": 1.1,
+                "num_predict": 256,
+                "num_ctx": 2048,
+                "stop": list(STOP_SEQUENCES),
+                "seed": 7,
+            },
+            "keep_alive": "30m",
+        }
+
+    def test_the_turns_hold_exactly_the_raw_prompts_text(self):
+        """One prompt format: the raw prompt is the turns joined by the response header."""
+        system, example, answer, task = (m.content for m in FIX_TASK.messages(few_shot=True))
+
+        assert FIX_TASK.prompt(few_shot=True) == (
+            f"{system}\n\n{example}\n\n{RESPONSE_HEADER}{answer}\n\n{task}\n\n{RESPONSE_HEADER}"
+        )
+        assert [(m.role, m.content) for m in FIX_TASK.messages()] == [
+            ("system", SYSTEM_PROMPT),
+            ("user", task),
+        ]
+
+    def test_schema_goes_out_as_format_and_a_bare_prompt_as_one_user_turn(
+        self, httpserver_ipv4: HTTPServer
+    ):
+        bodies: list[Any] = []
+        httpserver_ipv4.expect_oneshot_request("/api/chat", method="POST").respond_with_handler(
+            recording(bodies, Response(ndjson(CHAT_FINAL), content_type=NDJSON))
+        )
+
+        generate(chat_settings(httpserver_ipv4), GenerationRequest(prompt="p", json_schema=SCHEMA))
+
+        assert bodies[0]["messages"] == [{"role": "user", "content": "p"}]
+        assert bodies[0]["format"] == SCHEMA
+
+    def test_message_chunks_are_concatenated_and_final_counts_kept(
+        self, httpserver_ipv4: HTTPServer
+    ):
+        body = ndjson(
+            chat_chunk("Title: Add"), chat_chunk(""), chat_chunk(" the colon"), CHAT_FINAL
+        )
+        httpserver_ipv4.expect_oneshot_request("/api/chat").respond_with_data(
+            body, content_type=NDJSON
+        )
+
+        result = generate(chat_settings(httpserver_ipv4), GenerationRequest(PROMPT))
+
+        assert result.text == "Title: Add the colon"
+        assert (result.backend, result.model) == ("ollama", CODER)
+        assert (result.prompt_tokens, result.completion_tokens) == (212, 31)
+        assert result.first_chunk_s is not None
+
+    def test_stream_yields_each_message_chunk_in_order(self, httpserver_ipv4: HTTPServer):
+        last = {**CHAT_FINAL, "message": {"role": "assistant", "content": "c"}}
+        body = ndjson(chat_chunk("a"), chat_chunk("b"), last)
+        httpserver_ipv4.expect_oneshot_request("/api/chat").respond_with_data(
+            body, content_type=NDJSON
+        )
+
+        async def collect(backend: OllamaBackend) -> list[str]:
+            return [text async for text in backend.stream(GenerationRequest(PROMPT))]
+
+        assert run(chat_settings(httpserver_ipv4), collect) == ["a", "b", "c"]
+
+    def test_error_line_mid_chat_drops_the_answer(self, httpserver_ipv4: HTTPServer):
+        body = ndjson(chat_chunk("Title"), {"error": "model runner crashed"})
+        httpserver_ipv4.expect_oneshot_request("/api/chat").respond_with_data(
+            body, content_type=NDJSON
+        )
+
+        with pytest.raises(BackendUnavailable, match="mid-answer: model runner crashed"):
+            generate(chat_settings(httpserver_ipv4), GenerationRequest(PROMPT))
+
+    def test_a_chat_ending_without_done_is_incomplete(self, httpserver_ipv4: HTTPServer):
+        httpserver_ipv4.expect_oneshot_request("/api/chat").respond_with_data(
+            ndjson(chat_chunk("Title: a"), chat_chunk("b")), content_type=NDJSON
+        )
+
+        with pytest.raises(BackendUnavailable, match="without its final `done` line"):
+            generate(chat_settings(httpserver_ipv4), GenerationRequest(PROMPT))
+
+    def test_a_line_without_a_message_is_not_an_answer(self, httpserver_ipv4: HTTPServer):
+        httpserver_ipv4.expect_oneshot_request("/api/chat").respond_with_data(
+            ndjson(chat_chunk("Ti"), {"model": CODER, "done": False}), content_type=NDJSON
+        )
+
+        with pytest.raises(BackendUnavailable, match="not part of an answer"):
+            generate(chat_settings(httpserver_ipv4), GenerationRequest(PROMPT))
+
+    def test_a_model_ollama_lacks_names_the_pull(self, httpserver_ipv4: HTTPServer):
+        httpserver_ipv4.expect_oneshot_request("/api/chat").respond_with_json(
+            {"error": f'model "{CODER}" not found, try pulling it first'}, status=404
+        )
+
+        with pytest.raises(ModelNotFound, match=f"ollama pull {CODER}"):
+            generate(chat_settings(httpserver_ipv4), GenerationRequest(PROMPT))
 
 
 class ScriptedServer:
@@ -456,13 +639,18 @@ class TestUnreachable:
         assert time.monotonic() - started < 3
 
 
-def test_describe_names_host_and_model():
-    backend = OllamaBackend(settings_for("http://127.0.0.1:11500", model="takeaways:q8"))
+@pytest.mark.parametrize(
+    ("model", "endpoint"),
+    [("takeaways:q8", "/api/generate"), ("qwen2.5-coder:7b", "/api/chat")],
+)
+def test_describe_names_host_model_and_endpoint(model: str, endpoint: str):
+    backend = OllamaBackend(settings_for("http://127.0.0.1:11500", model=model))
 
     assert backend.describe() == {
         "backend": "ollama",
-        "model": "takeaways:q8",
+        "model": model,
         "host": "http://127.0.0.1:11500",
+        "endpoint": endpoint,
         "keep_alive": "30m",
     }
     asyncio.run(backend.close())

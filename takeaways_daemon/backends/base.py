@@ -6,9 +6,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from takeaways_daemon.settings import SamplingSettings
+from pydantic import BaseModel, ConfigDict
+
+from takeaways_daemon.prompt_format import ChatMessage
+from takeaways_daemon.settings import SamplingSettings, Settings
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,9 @@ class GenerationRequest:
     """Constrain the output to this JSON schema (grammar in llama.cpp, `format` in Ollama)."""
     grammar: str | None = None
     """Constrain the output to this llama.cpp GBNF grammar (backends without grammars ignore it)."""
+    messages: tuple[ChatMessage, ...] = ()
+    """The same prompt as chat turns (`Task.messages`), for a backend that applies the model's
+    own chat template; empty: such a backend sends `prompt` as one user turn."""
 
     @classmethod
     def from_settings(
@@ -59,11 +65,26 @@ class Generation:
     completion_tokens: int | None = None
 
 
+class NoOptions(BaseModel):
+    """The options of a backend that has none: any key in its section is a mistake."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class Backend(ABC):
     """A source of completions. Implementations register through `backends.registry`."""
 
     name: ClassVar[str]
+    """The name `backend.prefer` lists and `[backend.NAME]` configures."""
+    Options: ClassVar[type[BaseModel]] = NoOptions
+    """Its settings section: a pydantic model with `extra="forbid"`, so a typo is an error."""
     model: str
+
+    @classmethod
+    def create(cls, options: Any, settings: Settings) -> Self:
+        """A new instance from its validated `Options` (most backends need nothing else)."""
+        # The default contract: a backend's constructor takes its options (this ABC has none).
+        return cls(options)  # type: ignore[call-arg]
 
     @abstractmethod
     async def ensure_ready(self) -> None:

@@ -15,12 +15,12 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from takeaways_daemon.backends.base import Backend, GenerationRequest
 from takeaways_daemon.backends.model_files import resolve_embedded_model
 from takeaways_daemon.errors import BackendStalled, BackendUnavailable
-from takeaways_daemon.settings import EmbeddedSettings
+from takeaways_daemon.settings import EmbeddedSettings, Settings
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
@@ -32,6 +32,7 @@ class EmbeddedBackend(Backend):
     """llama-cpp-python on a local GGUF file."""
 
     name = "embedded"
+    Options = EmbeddedSettings
 
     def __init__(
         self, settings: EmbeddedSettings, *, num_ctx: int = 4096, model_path: Path | None = None
@@ -45,6 +46,11 @@ class EmbeddedBackend(Backend):
         self._lock = threading.Lock()
         self._load_lock = asyncio.Lock()
         self.load_seconds: float | None = None
+
+    @classmethod
+    def create(cls, options: EmbeddedSettings, settings: Settings) -> Self:
+        """The backend for `[backend.embedded]`, with the context window sampling asks for."""
+        return cls(options, num_ctx=settings.sampling.num_ctx)
 
     @property
     def model_path(self) -> Path | None:

@@ -1,7 +1,10 @@
-"""The Ollama backend: a thin adapter over the official client's streaming `/api/generate`.
+"""The Ollama backend: a thin adapter over the official client's streaming endpoints.
 
-The daemon renders the whole prompt itself (see `prompt_format`), so requests go out with
-`raw: true`; the Modelfile's TEMPLATE mirrors the same format only for `ollama run`.
+For our tuned model the daemon renders the whole prompt itself (see `prompt_format`), so requests
+go to `/api/generate` with `raw: true`; the Modelfile's TEMPLATE mirrors the same format only for
+`ollama run`. Any other model (say a coder model the user pulled) gets `/api/chat` instead, so
+its own chat template applies: our system line, the worked example as a user/assistant pair,
+then the task (`GenerationRequest.messages`).
 An answer counts only when the stream ends with Ollama's `done: true` line: a cut-off,
 a stall or an error line raises `BackendUnavailable` (or a subclass) instead.
 """
@@ -16,10 +19,12 @@ from typing import Any, cast
 
 import httpx
 import pydantic
-from ollama import AsyncClient, GenerateResponse, ResponseError
+from ollama import AsyncClient, ChatResponse, GenerateResponse, ResponseError
 
 from takeaways_daemon.backends.base import Backend, Generation, GenerationRequest
 from takeaways_daemon.errors import BackendStalled, BackendUnavailable, ModelNotFound
+from takeaways_daemon.model_identity import ModelIdentity
+from takeaways_daemon.prompt_format import ChatMessage
 from takeaways_daemon.settings import OllamaSettings
 
 PROBE_TIMEOUT_S = 10.0
@@ -27,12 +32,21 @@ PROBE_TIMEOUT_S = 10.0
 
 # What a failing request can raise through the ollama client: an HTTP error status or an error
 # line in the stream (ResponseError), a refused connection (ConnectionError for plain requests,
-# httpx.ConnectError for streamed ones), a broken transport, or a line that is not JSON.
-_FAILURES = (ResponseError, ConnectionError, httpx.TransportError, json.JSONDecodeError)
+# httpx.ConnectError for streamed ones), a broken transport, a line that is not JSON, or JSON
+# that is not an answer line (a chat line without its `message`).
+_FAILURES = (
+    ResponseError,
+    ConnectionError,
+    httpx.TransportError,
+    json.JSONDecodeError,
+    pydantic.ValidationError,
+)
+StreamPart = GenerateResponse | ChatResponse
+"""One line of either endpoint's stream; both carry `done` and the final token counts."""
 
 
 def generate_options(request: GenerationRequest) -> dict[str, Any]:
-    """The `options` object of an `/api/generate` body for this request.
+    """The `options` object of a request body (`/api/generate` and `/api/chat` alike).
 
     >>> generate_options(GenerationRequest(prompt="p", stop=("###",), seed=3))["stop"]
     ['###']
@@ -55,15 +69,34 @@ def generate_options(request: GenerationRequest) -> dict[str, Any]:
     return options
 
 
+def chat_turns(request: GenerationRequest) -> list[dict[str, str]]:
+    """The `messages` of an `/api/chat` body: the request's turns, or its prompt as one turn.
+
+    >>> chat_turns(GenerationRequest(prompt="p"))
+    [{'role': 'user', 'content': 'p'}]
+    """
+    turns = request.messages or (ChatMessage("user", request.prompt),)
+    return [{"role": turn.role, "content": turn.content} for turn in turns]
+
+
+def part_text(part: StreamPart) -> str:
+    """The answer text one stream line adds (`response`, or a chat line's `message.content`)."""
+    if isinstance(part, ChatResponse):
+        return part.message.content or ""
+    return part.response or ""
+
+
 class OllamaBackend(Backend):
-    """Completions from an Ollama server, streamed from `/api/generate` in raw mode."""
+    """Completions from an Ollama server: raw `/api/generate` for our model, else `/api/chat`."""
 
     name = "ollama"
+    Options = OllamaSettings
 
     def __init__(self, settings: OllamaSettings) -> None:
         self.settings = settings
         self.host = settings.host
         self.model = settings.model
+        self.identity = ModelIdentity.named(settings.model)
         # Our own first-token and stall deadlines fire first; httpx's read timeout is a backstop.
         read_s = max(settings.first_token_timeout_s, settings.stall_timeout_s) + 5.0
         self._client = AsyncClient(
@@ -89,21 +122,28 @@ class OllamaBackend(Backend):
         except _FAILURES as error:
             raise self._translate(error) from None
 
+    @property
+    def endpoint(self) -> str:
+        """Where requests go: raw generation for our tuned model, chat for any other."""
+        return "/api/generate" if self.identity.is_tuned else "/api/chat"
+
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         """Yield the answer's text as Ollama streams it."""
         async for part in self._parts(request):
-            if part.response:
-                yield part.response
+            text = part_text(part)
+            if text:
+                yield text
 
     async def generate(self, request: GenerationRequest) -> Generation:
         """Collect a whole answer, with Ollama's token counts from its final line."""
         result = Generation(text="", backend=self.name, model=self.model)
         chunks: list[str] = []
         async for part in self._parts(request):
-            if part.response:
+            text = part_text(part)
+            if text:
                 if result.first_chunk_s is None:
                     result.first_chunk_s = time.monotonic() - result.started_at
-                chunks.append(part.response)
+                chunks.append(text)
             if part.done:
                 result.prompt_tokens = part.prompt_eval_count
                 result.completion_tokens = part.eval_count
@@ -116,23 +156,39 @@ class OllamaBackend(Backend):
         await self._client.close()
 
     def describe(self) -> dict[str, Any]:
-        """Backend, model, host and keep-alive, for `takeaways status`."""
-        return {**super().describe(), "host": self.host, "keep_alive": self.settings.keep_alive}
+        """Backend, model, host, endpoint and keep-alive, for `takeaways status`."""
+        return {
+            **super().describe(),
+            "host": self.host,
+            "endpoint": self.endpoint,
+            "keep_alive": self.settings.keep_alive,
+        }
 
-    async def _parts(self, request: GenerationRequest) -> AsyncIterator[GenerateResponse]:
-        """Ollama's stream lines up to `done: true`, each within its deadline."""
-        # With stream=True the client only builds the generator here; I/O starts on the first read.
-        stream = await self._client.generate(
+    async def _open(self, request: GenerationRequest) -> AsyncIterator[StreamPart]:
+        """Start the request on this model's endpoint; I/O begins on the first read."""
+        if self.identity.is_tuned:
+            return await self._client.generate(
+                model=self.model,
+                prompt=request.prompt,
+                raw=True,
+                stream=True,
+                format=request.json_schema,
+                options=generate_options(request),
+                keep_alive=self.settings.keep_alive,
+            )
+        return await self._client.chat(
             model=self.model,
-            prompt=request.prompt,
-            raw=True,
+            messages=chat_turns(request),
             stream=True,
             format=request.json_schema,
             options=generate_options(request),
             keep_alive=self.settings.keep_alive,
         )
+
+    async def _parts(self, request: GenerationRequest) -> AsyncIterator[StreamPart]:
+        """Ollama's stream lines up to `done: true`, each within its deadline."""
         # Typed as an iterator, but it is the client's async generator, which we must close.
-        parts = cast(AsyncGenerator[GenerateResponse, None], stream)
+        parts = cast(AsyncGenerator[StreamPart, None], await self._open(request))
         try:
             part = await self._next(parts, first=True)
             while part is not None:
@@ -147,9 +203,7 @@ class OllamaBackend(Backend):
             "the answer is incomplete and was dropped"
         )
 
-    async def _next(
-        self, parts: AsyncIterator[GenerateResponse], *, first: bool
-    ) -> GenerateResponse | None:
+    async def _next(self, parts: AsyncIterator[StreamPart], *, first: bool) -> StreamPart | None:
         """The next stream line, None at the end, or a typed error."""
         limit_s = self.settings.first_token_timeout_s if first else self.settings.stall_timeout_s
         try:
@@ -188,6 +242,12 @@ class OllamaBackend(Backend):
             return BackendUnavailable(
                 f"the connection to Ollama at {self.host} broke ({detail}); "
                 "the answer is incomplete and was dropped"
+            )
+        if isinstance(error, pydantic.ValidationError):
+            missing = ", ".join(".".join(map(str, item["loc"])) for item in error.errors())
+            return BackendUnavailable(
+                f"Ollama at {self.host} sent a line that is not part of an answer "
+                f"(bad or missing: {missing}); the answer was dropped"
             )
         return BackendUnavailable(f"Ollama at {self.host} sent a line that is not JSON ({error})")
 

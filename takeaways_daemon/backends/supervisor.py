@@ -1,8 +1,9 @@
 """Choose a backend, watch its health, and switch or recover without a restart.
 
-Order (with `backend.prefer = auto`): Ollama if it runs and has the model, else embedded (which
-itself prefers the built takeaways GGUF over the packaged base). A failure marks the backend
-down with a reason that `takeaways status` shows; a periodic re-check brings it back.
+Order: the names in `backend.prefer`, first ready wins. The default (`["ollama", "embedded"]`):
+Ollama if it runs and has the model, else embedded (which itself prefers the built takeaways GGUF
+over the packaged base). A failure marks the backend down with a reason that `takeaways status`
+shows; a periodic re-check brings it back.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class BackendSupervisor:
     def __init__(self, settings: Settings, registry: BackendRegistry | None = None) -> None:
         self.settings = settings
         self.registry = registry or default_registry()
+        # A misspelt name fails here, at start, rather than as a backend that is never ready.
+        self.registry.check(settings.backend)
         self.status = BackendStatus()
         self._backend: Backend | None = None
         self._select_lock = asyncio.Lock()
@@ -67,8 +70,7 @@ class BackendSupervisor:
         )
 
     def _candidates(self) -> list[str]:
-        prefer = self.settings.backend.prefer
-        return ["ollama", "embedded"] if prefer == "auto" else [prefer]
+        return list(self.settings.backend.prefer)
 
     async def select(self) -> Backend:
         """Pick the first backend that is ready, in the documented order."""
@@ -77,7 +79,8 @@ class BackendSupervisor:
             for name in self._candidates():
                 candidate = self._instances.get(name)
                 if candidate is None:
-                    candidate = self._instances[name] = self.registry.create(name, self.settings)
+                    candidate = self.registry.create(name, self.settings)
+                    self._instances[name] = candidate
                 try:
                     await candidate.ensure_ready()
                 except BackendUnavailable as error:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from takeaways_daemon.cli.model_option import MODEL_OPTION, model_environment, model_overrides
+
 PATH_ARGUMENT = click.argument(
     "path",
     required=False,
@@ -46,7 +48,8 @@ def _wait_for_daemon(root: Path, process: subprocess.Popen[bytes], timeout: floa
 @click.option(
     "--timeout", default=60.0, show_default=True, help="Seconds to wait for it to answer."
 )
-def start(path: Path, timeout: float) -> None:
+@MODEL_OPTION
+def start(path: Path, timeout: float, model: str | None) -> None:
     """Start the daemon for PATH in the background."""
     from takeaways_daemon.runtime_files import ProjectFiles
 
@@ -59,6 +62,7 @@ def start(path: Path, timeout: float) -> None:
         process = subprocess.Popen(
             [sys.executable, "-m", "takeaways_daemon", "serve", str(files.root)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+            env={**os.environ, **model_environment(model)},
         )  # fmt: skip
     _wait_for_daemon(files.root, process, timeout)
     record = files.read_runtime()
@@ -103,7 +107,8 @@ def status(path: Path, as_json: bool) -> None:
 
 @click.command()
 @PATH_ARGUMENT
-def watch(path: Path) -> None:
+@MODEL_OPTION
+def watch(path: Path, model: str | None) -> None:
     """Run the daemon in the foreground and print suggestions as they come (Ctrl-C stops)."""
     import asyncio
 
@@ -117,7 +122,7 @@ def watch(path: Path) -> None:
     if files.is_locked():
         _follow_running_daemon(files.root)
         return
-    settings = load_settings()
+    settings = load_settings(**model_overrides(model))
     files.prepare()
     configure_logging(files.log, console=True)
 

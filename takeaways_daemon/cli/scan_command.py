@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
+from takeaways_daemon.cli.model_option import MODEL_OPTION, model_overrides
 from takeaways_daemon.kinds import TASK_KINDS
 
 if TYPE_CHECKING:
@@ -30,7 +31,10 @@ if TYPE_CHECKING:
 @click.option(
     "--max-tasks", default=20, show_default=True, help="Stop after this many model calls."
 )
-def scan(path: Path, as_json: bool, kinds: tuple[str, ...], max_tasks: int) -> None:
+@MODEL_OPTION
+def scan(
+    path: Path, as_json: bool, kinds: tuple[str, ...], max_tasks: int, model: str | None
+) -> None:
     """Analyse PATH (a file or folder) once and print suggestions."""
     import asyncio
 
@@ -38,7 +42,7 @@ def scan(path: Path, as_json: bool, kinds: tuple[str, ...], max_tasks: int) -> N
     from takeaways_daemon.scanner import scan_path
     from takeaways_daemon.settings import load_settings
 
-    settings = load_settings()
+    settings = load_settings(**model_overrides(model))
     progress = (
         None if as_json else (lambda message: click.echo(click.style(message, dim=True), err=True))
     )

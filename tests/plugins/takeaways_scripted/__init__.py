@@ -1,0 +1,94 @@
+"""A third-party backend for tests: it answers with whatever the test queued, at once.
+
+It registers through the `takeaways.backends` entry point like any plugin (see
+`tests/plugins/install.py`), so the daemon's real discovery, settings and supervisor code runs;
+only the model is replaced, which makes engine tests take milliseconds instead of a model load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from takeaways_daemon.backends.base import Backend, GenerationRequest
+from takeaways_daemon.backends.registry import BackendRegistry
+from takeaways_daemon.errors import BackendUnavailable
+
+
+@dataclass(frozen=True)
+class ScriptedAnswer:
+    """One queued answer: its text, how long it takes, or the error it raises instead."""
+
+    text: str
+    delay_s: float = 0.0
+    error: Exception | None = None
+
+
+class ScriptedOptions(BaseModel):
+    """`[backend.scripted]`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = "scripted"
+    """The model name it reports; our tuned model's name makes the engine skip the example."""
+    unavailable: str = ""
+    """When set, `ensure_ready` fails with this reason."""
+    chunk_chars: int = Field(7, ge=1)
+    """Answers stream in pieces of this many characters, as a real model's would."""
+
+
+class ScriptedBackend(Backend):
+    """Answers from a queue the test fills with `enqueue`; records every request it gets."""
+
+    name = "scripted"
+    Options = ScriptedOptions
+
+    def __init__(self, options: ScriptedOptions) -> None:
+        self.options = options
+        self.model = options.model
+        self.requests: list[GenerationRequest] = []
+        self.closed = False
+        self._script: deque[ScriptedAnswer] = deque()
+
+    def enqueue(self, text: str = "", *, delay_s: float = 0.0, error: Exception | None = None):
+        """Queue the answer to the next request (or, with `error`, the failure it meets)."""
+        self._script.append(ScriptedAnswer(text, delay_s, error))
+
+    async def requested(self, count: int, timeout_s: float = 5.0) -> None:
+        """Wait until `count` requests have arrived."""
+        async with asyncio.timeout(timeout_s):
+            while len(self.requests) < count:
+                await asyncio.sleep(0.001)
+
+    async def ensure_ready(self) -> None:
+        """Ready unless the options say otherwise."""
+        if self.options.unavailable:
+            raise BackendUnavailable(self.options.unavailable)
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+        """The next queued answer, in chunks, after its delay."""
+        self.requests.append(request)
+        if not self._script:
+            # Not a BackendUnavailable: the engine would count it and carry on, hiding the bug.
+            raise LookupError(f"request {len(self.requests)} came, but no answer was queued")
+        answer = self._script.popleft()
+        if answer.delay_s:
+            await asyncio.sleep(answer.delay_s)
+        if answer.error is not None:
+            raise answer.error
+        size = self.options.chunk_chars
+        for start in range(0, len(answer.text), size):
+            yield answer.text[start : start + size]
+
+    async def close(self) -> None:
+        """Remember that the daemon released it."""
+        self.closed = True
+
+
+def register(registry: BackendRegistry) -> None:
+    """The entry point: add `scripted`."""
+    registry.register(ScriptedBackend)
