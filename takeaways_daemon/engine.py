@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from takeaways_daemon import prompt_format
+from takeaways_daemon.answer_grammars import grammar_for
 from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.context import plan_tasks
@@ -81,7 +82,7 @@ class SuggestionEngine:
                 sampling,
                 messages=messages,
                 stop=prompt_format.STOP_SEQUENCES,
-                grammar=prompt_format.answer_grammar(task.kind, task.language),
+                grammar=grammar_for(task),
                 seed=None if sampling.seed is None else sampling.seed + attempt,
             )
             generation = await self.supervisor.generate(request)
