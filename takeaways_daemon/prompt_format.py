@@ -205,19 +205,33 @@ def parse_answer(text: str, kind: TaskKind) -> Answer:
     return Answer(kind, title[:MAX_TITLE_CHARS], explanation[:MAX_EXPLANATION_CHARS], code)
 
 
-def answer_grammar(kind: TaskKind, language: str = "python") -> str:
-    """A llama.cpp GBNF grammar that only admits well-formed answers of `kind`."""
-    code = f'"```{language}\\n" codeline codeline* "```\\n" ' if kind != "explain" else ""
-    return "\n".join(
-        [
-            f'root ::= "Title: " text "\\n" {code}"Explanation: " text more? more? more?',
-            "text ::= [^\\n`] [^\\n]*",
-            'more ::= "\\n" [^\\n#`] [^\\n]*',
-            # Any line except one that starts with a fence (which would end the block early).
-            'codeline ::= "\\n" | [^`\\n] [^\\n]* "\\n" | "`" [^`\\n] [^\\n]* "\\n" '
-            '| "``" [^`\\n] [^\\n]* "\\n"',
-        ]
+def answer_grammar(
+    kind: TaskKind, language: str = "python", code_rules: tuple[str, ...] = ()
+) -> str:
+    """A llama.cpp GBNF grammar that only admits well-formed answers of `kind`.
+
+    `code_rules` narrow the fenced code to a rule named `code` (with the rules it uses); without
+    them any lines go, short of one that would close the fence early.
+    """
+    if kind == "explain":
+        block = ""
+    elif code_rules:
+        block = f'"```{language}\\n" code "\\n```\\n" '
+    else:
+        block = f'"```{language}\\n" codeline codeline* "```\\n" '
+    rules = [
+        f'root ::= "Title: " text "\\n" {block}"Explanation: " text more? more? more?',
+        "text ::= [^\\n`] [^\\n]*",
+        'more ::= "\\n" [^\\n#`] [^\\n]*',
+    ]
+    if code_rules:
+        return "\n".join([*rules, *code_rules])
+    # Any line except one that starts with a fence (which would end the block early).
+    rules.append(
+        'codeline ::= "\\n" | [^`\\n] [^\\n]* "\\n" | "`" [^`\\n] [^\\n]* "\\n" '
+        '| "``" [^`\\n] [^\\n]* "\\n"'
     )
+    return "\n".join(rules)
 
 
 def format_training_example(instruction_text: str, input_text: str, output: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ a file that still parses.
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 
 from takeaways_daemon.errors import PatchRejected
@@ -39,10 +40,47 @@ def _reindent(code: str, indent: str) -> str:
     return textwrap.indent(body.rstrip() + "\n", indent, lambda line: bool(line.strip()))
 
 
-def _docstring_block(text: str, indent: str) -> str:
+# A run of this many digits is a number the model made up ("Return 0.8746741293590098"), never
+# something a docstring of the function it was shown needs.
+_INVENTED_NUMBER = re.compile(r"\d[\d_]{5,}|\d\.\d{5,}")
+_MIN_COPIED_LINE = 12
+
+
+def docstring_problem(text: str, code: str) -> str | None:
+    """Why `text` is not a docstring (prose about `code`), or None when it is one.
+
+    >>> docstring_problem("is_hidden(path)", "def is_hidden(path): ...")
+    'it is code, not a description'
+    >>> docstring_problem("Return whether the file name starts with a dot.", "") is None
+    True
+    """
+    try:
+        ast.parse(text, mode="eval")
+    except SyntaxError:
+        pass
+    else:
+        return "it is code, not a description"
+    if len(text.split()) < 2:
+        return "it is a single word"
+    if _INVENTED_NUMBER.search(text):
+        return "it holds a long number the code does not"
+    copied = [
+        line.strip()
+        for line in code.splitlines()
+        if len(line.strip()) >= _MIN_COPIED_LINE and line.strip() in text
+    ]
+    if copied:
+        return f"it copies the code ({copied[0]!r})"
+    return None
+
+
+def _docstring_block(text: str, indent: str, code: str) -> str:
     text = text.strip().strip('"').strip("'").strip()
     if not text:
         raise PatchRejected("the docstring is empty")
+    problem = docstring_problem(text, code)
+    if problem is not None:
+        raise PatchRejected(f"the docstring is not prose about the function: {problem}")
     text = text.replace('"""', r"\"\"\"")
     lines = textwrap.dedent(text).splitlines()
     if len(lines) == 1:
@@ -53,7 +91,7 @@ def _docstring_block(text: str, indent: str) -> str:
 
 def _replacement(task: Task, answer: Answer) -> str:
     if task.kind == "docstring":
-        return _docstring_block(answer.code, task.indent) + _target_text(task)
+        return _docstring_block(answer.code, task.indent, task.shown_code) + _target_text(task)
     if task.kind == "types":
         signature = _reindent(answer.code, task.indent)
         head = signature.lstrip()

@@ -1,7 +1,7 @@
 """How the daemon decodes a task's answer, defined once: the engine and evaluation both call it.
 
 The configured sampling (`[sampling]`, defaults from `takeaways.yaml`), the shared prompt
-format's stop sequences and the task kind's answer grammar. Evaluation measures what the daemon
+format's stop sequences and the task's answer grammar (`answer_grammars`). Evaluation measures what the daemon
 serves by building its requests here; it may only change values through explicit overrides,
 which its reports record.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from takeaways_daemon import prompt_format
+from takeaways_daemon.answer_grammars import grammar_for
 from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.settings import SamplingSettings
 from takeaways_daemon.tasks import Task
@@ -33,7 +34,7 @@ def task_request(
     values: dict[str, Any] = {
         "messages": task.messages(few_shot=few_shot),
         "stop": prompt_format.STOP_SEQUENCES,
-        "grammar": prompt_format.answer_grammar(task.kind, task.language),
+        "grammar": grammar_for(task),
         "seed": None if sampling.seed is None else sampling.seed + attempt,
     }
     values.update(overrides)

@@ -211,3 +211,27 @@ class TestRejections:
         task = _task("complete", (40, 41), indent="    ")
         with pytest.raises(PatchRejected, match="outside"):
             _build(task, "return 1")
+
+
+@pytest.mark.parametrize(
+    ("docstring", "problem"),
+    [
+        ("is_hidden(path)", "it is code"),
+        ("Return the following values: 0.8746741293590098", "long number"),
+        ("Compute it. name = os.path.basename(path)", "copies the code"),
+        ("Hidden", "single word"),
+    ],
+)
+def test_a_docstring_that_is_not_prose_about_the_function_is_rejected(
+    docstring: str, problem: str
+) -> None:
+    code = "def is_hidden(path):\n    name = os.path.basename(path)\n    return name[0] == '.'\n"
+    task = Task(
+        kind="docstring", path="h.py", language="python", file_text=code,
+        shown_start=1, shown_end=3, target_start=2, target_end=3, indent="    ",
+    )  # fmt: skip
+    answer = Answer("docstring", "Document it", "", docstring)
+    with pytest.raises(PatchRejected, match=problem):
+        build_suggestion(task, answer)
+    good = Answer("docstring", "Document it", "", "Return whether the file name starts with a dot.")
+    assert '"""Return whether' in build_suggestion(task, good).replacement
