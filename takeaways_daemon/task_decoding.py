@@ -1,9 +1,9 @@
 """How the daemon decodes a task's answer, defined once: the engine and evaluation both call it.
 
 The configured sampling (`[sampling]`, defaults from `takeaways.yaml`), the shared prompt
-format's stop sequences and the task's answer grammar (`answer_grammars`). Evaluation measures what the daemon
-serves by building its requests here; it may only change values through explicit overrides,
-which its reports record.
+format's stop sequences and the task's answer grammar (`answer_grammars`). Evaluation measures
+what the daemon serves by building its requests here; it may only change values through
+explicit overrides, which its reports record.
 """
 
 from __future__ import annotations
