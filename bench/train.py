@@ -2,7 +2,7 @@
 
 Each side trains on the same examples, one run each:
 - ours: sequence packing (no cross-example attention), the loss and LM head only on answer
-  tokens, LoRA through `training.trainer.fit` (the recipe of the base: plain LoRA in float32 on
+  tokens, LoRA through `training.trainer.setup` (the recipe of the base: plain LoRA in float32 on
   the CPU, NF4 QLoRA on a GPU);
 - the seed: a plain transformers `Trainer` with the seed's settings (QLoRA: NF4 with double
   quantization and bf16 compute, `prepare_model_for_kbit_training`; batch 4, gradient
@@ -166,7 +166,7 @@ def run_ours(base: str, recipe: Recipe, examples: list, pad_id: int, kind: str) 
 
     from training.packing import pack_examples
     from training.qlora import load_for_training
-    from training.trainer import fit
+    from training.trainer import setup
 
     device = _device(kind)
     torch.manual_seed(0)
@@ -174,7 +174,8 @@ def run_ours(base: str, recipe: Recipe, examples: list, pad_id: int, kind: str) 
     rows = pack_examples(examples, recipe.train.max_seq_len)
     _reset_peak(kind)
     with tempfile.TemporaryDirectory() as scratch:
-        result = fit(model, rows, recipe.train, Path(scratch), pad_id=pad_id, show_progress=False)
+        result = setup(model, rows, args=recipe.train, out_dir=Path(scratch), pad_id=pad_id,
+                       show_progress=False)  # fmt: skip
     return {"tokens": result.tokens, "seconds": round(result.seconds, 2), "steps": result.steps,
             "tokens_per_s": round(result.tokens_per_second, 1),
             "peak_gib": _peak(kind)}  # fmt: skip

@@ -66,6 +66,19 @@ def test_loss_and_gradients_match_full_logits_cross_entropy(
     assert fused_grads[0].dtype == hidden.dtype
 
 
+@pytest.mark.parametrize("softcap", [None, 2.5], ids=["plain", "softcap"])
+def test_without_gradients_it_computes_the_same_loss(small_chunks: None, softcap) -> None:
+    """Validation runs under `no_grad`: the loss alone, equal to the full-logits one."""
+    import torch
+
+    hidden, weight, targets = _inputs(head_trains=True)
+    with torch.no_grad():
+        fused = linear_cross_entropy(hidden, weight, targets, softcap=softcap)
+        expected = _reference(hidden, weight, targets, softcap)
+    assert not fused.requires_grad
+    torch.testing.assert_close(fused, expected, rtol=1e-5, atol=1e-6)
+
+
 def test_under_bf16_autocast_it_matches_autocast_linear(small_chunks: None) -> None:
     """The matmuls run in bf16 as `F.linear` would under autocast; the softmax in float32."""
     import torch

@@ -38,7 +38,7 @@ def test_qlora_merge_gguf_llama_cpp_and_modelfile(tiny_base: Path, tmp_path: Pat
     from training.packing import pack_examples
     from training.qlora import load_for_training
     from training.tokenize_examples import tokenize_rows
-    from training.trainer import fit, read_loss_log
+    from training.trainer import read_loss_log, setup
     from training.verify import VerificationFailed, verify_export
 
     recipe = tiny_recipe(tiny_base, quantization="4bit", max_steps=2)
@@ -49,8 +49,8 @@ def test_qlora_merge_gguf_llama_cpp_and_modelfile(tiny_base: Path, tmp_path: Pat
     assert any(isinstance(m, Linear4bit) for m in model.modules()), "the base is not 4-bit"
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
-    result = fit(
-        model, pack_examples(examples, 256), recipe.train, tmp_path / "run",
+    result = setup(
+        model, pack_examples(examples, 256), args=recipe.train, out_dir=tmp_path / "run",
         pad_id=tokenizer.pad_token_id, show_progress=False,
     )  # fmt: skip
     model.save_pretrained(tmp_path / "adapter")

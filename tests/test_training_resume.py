@@ -22,7 +22,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
     tokenizer = load_tokenizer(str(base))
     data = write_alpaca_jsonl(tmp_path_factory.mktemp("data") / "d.jsonl", count=8)
     examples, _ = tokenize_rows(tokenizer, [json.loads(x) for x in data.open()], 256)
-    # Unpacked rows, batch 2: four batches per epoch, so 4 steps span one epoch.
+    # Unpacked rows, one of 8 held out for validation, batch 2: four batches per epoch, so 4
+    # steps span one epoch.
     recipe = tiny_recipe(base, quantization="none", max_steps=4, dropout=0.0, epochs=2)
     return base, recipe, rows_from_examples(examples), tokenizer.pad_token_id
 
@@ -30,20 +31,20 @@ def setup(tmp_path_factory: pytest.TempPathFactory):
 def _train(setup, out: Path, *, resume: bool = False, interrupt_at: int | None = None):
     import torch
 
+    from training import trainer
     from training.qlora import load_for_training
-    from training.trainer import fit
 
     base, recipe, rows, pad_id = setup
     torch.manual_seed(0)  # the same LoRA initialisation for every run
     model = load_for_training(str(base), recipe, torch.device("cpu"))
 
-    def on_step(step: int, loss: float) -> None:
+    def on_step(step: int, result: object) -> None:
         if step == interrupt_at:
             signal.raise_signal(signal.SIGINT)  # a real Ctrl-C, delivered as KeyboardInterrupt
 
-    result = fit(
-        model, rows, recipe.train, out, pad_id=pad_id, resume=resume, on_step=on_step,
-        show_progress=False,
+    result = trainer.setup(
+        model, rows, args=recipe.train, out_dir=out, pad_id=pad_id, resume=resume,
+        on_step=on_step, show_progress=False,
     )  # fmt: skip
     return model, result
 
@@ -90,16 +91,17 @@ def test_the_loss_log_keeps_the_mean_of_the_steps_since_its_last_line(setup, tmp
 
     import torch
 
+    from training import trainer
     from training.qlora import load_for_training
-    from training.trainer import fit, read_loss_log
+    from training.trainer import read_loss_log
 
     base, recipe, rows, pad_id = setup
     torch.manual_seed(0)
     model = load_for_training(str(base), recipe, torch.device("cpu"))
     seen: list[float] = []
     args = dataclasses.replace(recipe.train, log_every=3)
-    fit(model, rows, args, tmp_path, pad_id=pad_id, show_progress=False,
-        on_step=lambda step, loss: seen.append(loss))  # fmt: skip
+    trainer.setup(model, rows, args=args, out_dir=tmp_path, pad_id=pad_id, show_progress=False,
+                  on_step=lambda step, result: seen.append(result.loss))  # fmt: skip
     log = read_loss_log(tmp_path / "loss_log.jsonl")
     assert [r["step"] for r in log] == [1, 3, 4]
     expected = [seen[0], (seen[1] + seen[2]) / 2, seen[3]]

@@ -56,7 +56,13 @@ def linear_cross_entropy(
 
     Matmuls run in the autocast dtype when autocast is on (as `F.linear` would), softmax in
     fp32. An optional Gemma-style soft cap, `cap * tanh(logits / cap)`, is applied first.
+    With no gradient wanted (validation, `torch.no_grad()`), only the loss is computed.
     """
+    import torch
+
+    if not torch.is_grad_enabled() or not (hidden.requires_grad or weight.requires_grad):
+        loss, _, _ = _chunk_gradients(hidden, weight, targets, softcap, gradients=False)
+        return loss / targets.numel()
     return _linear_cross_entropy_function().apply(hidden, weight, targets, softcap)
 
 
@@ -69,9 +75,16 @@ def _matmul_dtype(device_type: str, weight: torch.Tensor) -> torch.dtype:
 
 
 def _chunk_gradients(
-    hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor, softcap: float | None
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Summed loss, d(sum)/d(hidden) and, if the head trains, d(sum)/d(weight), chunk by chunk."""
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    targets: torch.Tensor,
+    softcap: float | None,
+    gradients: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Summed loss, d(sum)/d(hidden) and, if the head trains, d(sum)/d(weight), chunk by chunk.
+
+    With `gradients` False, the loss alone (both gradients None).
+    """
     import torch
 
     dtype = _matmul_dtype(hidden.device.type, weight)
@@ -80,8 +93,12 @@ def _chunk_gradients(
     chunks = -(-hidden.shape[0] * weight.shape[0] // _CHUNK_LOGITS)
     rows = max(1, -(-hidden.shape[0] // max(1, chunks)))
     loss = torch.zeros((), dtype=torch.float32, device=hidden.device)
-    grad_hidden = torch.empty(hidden.shape, dtype=dtype, device=hidden.device)
-    grad_weight = torch.zeros_like(weight, dtype=torch.float32) if weight.requires_grad else None
+    grad_hidden = (
+        torch.empty(hidden.shape, dtype=dtype, device=hidden.device) if gradients else None
+    )
+    grad_weight = None
+    if gradients and weight.requires_grad:
+        grad_weight = torch.zeros_like(weight, dtype=torch.float32)
     with torch.autocast(hidden.device.type, enabled=False):
         for start in range(0, hidden.shape[0], rows):
             part = hidden[start : start + rows].to(dtype)
@@ -93,6 +110,8 @@ def _chunk_gradients(
             probs = torch.softmax(logits, dim=-1)
             picked = probs.gather(1, wanted[:, None]).squeeze(1)
             loss += -torch.log(picked.clamp_min(torch.finfo(torch.float32).tiny)).sum()
+            if grad_hidden is None:
+                continue
             # d(-log softmax[target]) / d(logits) = softmax - one_hot(target)
             probs.scatter_(1, wanted[:, None], (picked - 1)[:, None])
             if softcap:

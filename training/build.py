@@ -202,7 +202,7 @@ def _train_stage(
     from training.packing import pack_examples, rows_from_examples
     from training.qlora import load_for_training, use_4bit
     from training.tokenize_examples import tokenize_rows
-    from training.trainer import fit
+    from training.trainer import setup
 
     args = options.recipe.train
     train_dir = out / "train"
@@ -222,7 +222,8 @@ def _train_stage(
     )
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = load_for_training(base_path, options.recipe, device)
-    result = fit(model, packed, args, train_dir, pad_id=tokenizer.pad_token_id, resume=resume)
+    result = setup(model, packed, args=args, out_dir=train_dir, pad_id=tokenizer.pad_token_id,
+                   resume=resume)  # fmt: skip
     adapter_dir = out / "adapter"
     shutil.rmtree(adapter_dir, ignore_errors=True)
     model.save_pretrained(adapter_dir)
@@ -231,6 +232,10 @@ def _train_stage(
         "steps": result.steps,
         "resumed_from": result.resumed_from,
         "final_loss": round(result.final_loss, 4),
+        "validation_loss": (
+            None if result.validation_loss is None else round(result.validation_loss, 4)
+        ),
+        "validation_rows": result.validation_rows,
         "examples": len(examples),
         "dropped_too_long": dropped,
         "packed_rows": len(packed),

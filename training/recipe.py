@@ -1,8 +1,9 @@
 """A training recipe: the argument groups of a run, each a dataclass checked on creation.
 
 The defaults are the seed's: 3 epochs, batch 4, gradient accumulation 4, learning rate 2e-4,
-a log line every 10 steps and a save each epoch. Per-model recipes are commented YAML files in
-`training/recipes/`; `load_recipe` reads one and lets the command line override single fields.
+a log line every 10 steps and a save each epoch; 5% of the rows are held out for validation.
+Per-model recipes are commented YAML files in `training/recipes/`; `load_recipe` reads one and
+lets the command line override single fields.
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ class TrainArgs:
     checkpoint_every: int = 50
     # Stop after this many optimizer steps (None: run every epoch).
     max_steps: int | None = None
+    # Share of the packed rows held out of training: their answer-only loss is the validation
+    # loss, logged beside the training loss (0: none held out).
+    validation_fraction: float = 0.05
+    # Validate every this many steps, and at each epoch's end and the last step.
+    validate_every: int = 50
     max_seq_len: int = 1024
     pack: bool = True
     gradient_checkpointing: bool = True
@@ -69,12 +75,17 @@ class TrainArgs:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        positive = ("epochs", "batch_size", "grad_accum", "log_every", "checkpoint_every")
+        positive = ("epochs", "batch_size", "grad_accum", "log_every", "checkpoint_every",
+                    "validate_every")  # fmt: skip
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
         if self.max_steps is not None and self.max_steps < 1:
             raise ConfigError(f"max_steps must be at least 1, not {self.max_steps}")
+        if not 0 <= self.validation_fraction < 0.5:
+            raise ConfigError(
+                f"validation_fraction must be in [0, 0.5), not {self.validation_fraction}"
+            )
         if not 0 < self.lr < 1:
             raise ConfigError(f"lr must be in (0, 1), not {self.lr}")
         if self.max_seq_len < 32:
