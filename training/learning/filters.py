@@ -93,7 +93,7 @@ def _judge(row: HistoryRecord, selection: Selection) -> tuple[str | None, Learne
         return "unusable", None
     if problem := _file_problem(row):
         return problem, None
-    if any(injection_markers(text) for text in (row.prompt, row.replacement, row.explanation)):
+    if any(injection_markers(text) for text in (record.input, record.output, row.replacement)):
         return "injection", None
     _, answer_secrets = scrub_secrets(record.output)
     if answer_secrets:
