@@ -42,3 +42,27 @@ def audit_actions() -> list[str]:
     """The actions in the history's audit log, in order."""
     with HistoryStore.open(load_settings().history, create=False) as store:
         return [entry.action for entry in store.audit.entries()]
+
+
+def tiny_round_settings(monkeypatch, base: Path, folder: Path, **overrides: object) -> None:  # type: ignore[no-untyped-def]
+    """Turn learning on for the tiny random model: a short recipe, f16, a small gate."""
+    recipe = folder / "tiny-round.yaml"
+    recipe.write_text(
+        "train:\n  epochs: 3\n  batch_size: 2\n  grad_accum: 1\n  lr: 0.01\n  max_seq_len: 768\n"
+        "  log_every: 1\n  gradient_checkpointing: false\n  quantization: none\n"
+        "lora:\n  r: 8\n  alpha: 16\n"
+    )
+    values = {
+        "enabled": "true", "base": str(base), "recipe": str(recipe), "quant": "f16",
+        "humaneval_problems": "2", "fix_bugs": "2", "holdout_fraction": "0.25",
+        **{key: str(value) for key, value in overrides.items()},
+    }  # fmt: skip
+    for key, value in values.items():
+        monkeypatch.setenv(f"TAKEAWAYS_LEARNING__{key.upper()}", value)
+
+
+def export_tiny_gguf(base: Path, folder: Path) -> Path:
+    """The tiny base model itself as an f16 GGUF (the model served before any round)."""
+    from training.gguf_export import export_gguf
+
+    return export_gguf(base, folder, "tiny-served", ("f16",))["f16"]
