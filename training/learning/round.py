@@ -86,7 +86,7 @@ def run_round(
     started = time.time()
     with _round_lock():
         work = round_work_dir()
-        shutil.rmtree(work, ignore_errors=True)  # whatever a killed round left
+        _clear_leftovers(work)
         work.mkdir(parents=True)
         state = LearningState.load()
         timings: dict[str, float] = {}
@@ -327,6 +327,16 @@ def _round_recipe(settings: Settings) -> Any:
             epochs=1
         )
     return recipe.with_overrides(base=learning.base, max_steps=learning.max_steps)
+
+
+def _clear_leftovers(work: Path) -> None:
+    """Remove whatever a killed round left: its scratch folder and half-written copies."""
+    shutil.rmtree(work, ignore_errors=True)
+    for root in (versions_dir(), versions_dir() / REJECTED_DIR):
+        for partial in root.glob("*.partial") if root.is_dir() else ():
+            shutil.rmtree(partial, ignore_errors=True)
+    served = locations.built_model_path()
+    served.with_name(served.name + ".partial").unlink(missing_ok=True)
 
 
 @contextmanager
