@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from takeaways_daemon import locations
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ROUND_COMMAND = ("learn", "now", "--auto")
+STAGE_MARKER = "learn: stage "
+"""How a round announces each stage on stderr (the round's log); the status shows the last."""
 BUSY_CHECKS_TO_CANCEL = 3
 """Consecutive checks with work queued, while a round runs, that cancel it."""
 
@@ -59,9 +62,28 @@ def load_per_core() -> float:
     return os.getloadavg()[0] / max(1, len(os.sched_getaffinity(0)))
 
 
+def round_log() -> Path:
+    """Where automatic rounds write their progress."""
+    return locations.state_dir() / "learning" / "round.log"
+
+
+def current_stage(log_path: Path) -> str | None:
+    """The stage the round's log announced last (read from its last 4 KiB)."""
+    try:
+        with log_path.open("rb") as handle:
+            handle.seek(max(0, log_path.stat().st_size - 4096))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    stages = [
+        line[len(STAGE_MARKER) :] for line in tail.splitlines() if line.startswith(STAGE_MARKER)
+    ]
+    return stages[-1].split(" ")[0] if stages else None
+
+
 def start_round_process(command: list[str]) -> subprocess.Popen[bytes]:
     """Start the round at nice 19, its output appended to the learning log."""
-    log_path = locations.state_dir() / "learning" / "round.log"
+    log_path = round_log()
     log_path.parent.mkdir(parents=True, exist_ok=True)
     nice = shutil.which("nice")
     argv = [nice, "-n", "19", *command] if nice else command
@@ -170,6 +192,7 @@ class LearningTrigger:
         return {
             "enabled": self._settings.enabled,
             "round_running": running,
+            "stage": current_stage(round_log()) if running else None,
             "last_decision": self.last_decision,
             "rounds_started": self.rounds_started,
         }

@@ -18,6 +18,7 @@ from takeaways_daemon.learning_paths import learning_state_file
 from takeaways_daemon.learning_trigger import (
     ROUND_COMMAND,
     LearningTrigger,
+    round_log,
     start_round_process,
 )
 from takeaways_daemon.service import DaemonService
@@ -61,6 +62,9 @@ def test_a_round_starts_only_after_k_accepts_on_an_idle_machine(history) -> None
     assert trigger.check(now + 180) == "round started"
     assert started[0][-3:] == list(ROUND_COMMAND)
     assert trigger.status()["round_running"] is True
+    round_log().parent.mkdir(parents=True, exist_ok=True)
+    round_log().write_text("learn: stage export [1/6]\nsome output\nlearn: stage train [2/6]\n")
+    assert trigger.status()["stage"] == "train"
 
     # The user starts working hard again: three busy checks cancel the round.
     process = trigger._process
@@ -94,7 +98,8 @@ def test_the_round_process_runs_at_the_lowest_priority() -> None:
 def test_the_daemon_reports_learning_in_its_status(tmp_path: Path) -> None:
     service = DaemonService(tmp_path, Settings(history={"enabled": False}))
     assert service.status()["learning"] == {
-        "enabled": False, "round_running": False, "last_decision": "not checked yet",
+        "enabled": False, "round_running": False, "stage": None,
+        "last_decision": "not checked yet",
         "rounds_started": 0,
     }  # fmt: skip
     assert os.getpid() == service.status()["pid"]

@@ -34,6 +34,7 @@ def register_served(
         done = register_model(
             gguf, config, host=host, modelfile=modelfile, on_status=lambda s: say(f"      {s}")
         )
-    except RegistrationError as error:
-        return {"ollama": f"failed: {error}"}
+    except Exception as error:  # the embedded swap is done: report, do not undo it
+        reason = str(error) if isinstance(error, RegistrationError) else repr(error)
+        return {"ollama": f"failed: {reason}"}
     return {"ollama": "registered", "name": done.name, "previous_kept": done.kept_previous}

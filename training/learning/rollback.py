@@ -27,6 +27,7 @@ def rollback(
     serve_version(target)
     say(f"serving {target.id}")
     registration = register_served(target.gguf, settings, say)
+    say(f"ollama: {registration['ollama']}")
     learning_audit.audit(
         settings.history, learning_audit.ROLLBACK,
         {"to": target.id, "from": current.id if current else None, "sha256": target.sha256,

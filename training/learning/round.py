@@ -22,6 +22,7 @@ from typing import Any, Literal
 from takeaways_daemon import locations
 from takeaways_daemon.errors import ConfigError, TakeawaysError
 from takeaways_daemon.learning_paths import round_lock_file, round_work_dir, versions_dir
+from takeaways_daemon.learning_trigger import STAGE_MARKER
 from takeaways_daemon.settings import Settings
 from training.learning import audit as learning_audit
 from training.learning.filters import Selection, select_examples
@@ -40,8 +41,6 @@ from training.learning.versions import (
 )
 
 STAGES = ("export", "train", "merge", "gguf", "gate", "swap")
-STAGE_MARKER = "learn: stage "
-"""Printed to stderr as each stage starts (the kill test and the TUI read it)."""
 PURPOSE = "takeaways learn: a round on accepted suggestions"
 Decision = Literal["installed", "rejected", "nothing-to-learn", "dry-run"]
 
