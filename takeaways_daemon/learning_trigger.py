@@ -37,6 +37,8 @@ ROUND_COMMAND = ("learn", "now", "--auto")
 STAGE_MARKER = "learn: stage "
 """How a round announces each stage on stderr (the round's log); the status shows the last."""
 BUSY_CHECKS_TO_CANCEL = 3
+RETRY_AFTER_FAILURE_S = 3600.0
+"""A round that failed is not retried for this long (it would likely fail again at once)."""
 """Consecutive checks with work queued, while a round runs, that cancel it."""
 
 
@@ -121,6 +123,7 @@ class LearningTrigger:
         self._process: RoundProcess | None = None
         self._queue_busy_since_check = 0
         self._last_busy = time.monotonic()
+        self._retry_at = 0.0
         self.last_decision = "not checked yet"
         self.rounds_started = 0
 
@@ -145,6 +148,8 @@ class LearningTrigger:
                     "cancelled: learning turned off" if not learning.enabled else "cancelled: busy"
                 )
             return "round running"
+        if self._process is not None and self._process.poll() not in (0, None):
+            self._retry_at = now + RETRY_AFTER_FAILURE_S  # see the round's log for why
         self._process = None
         if not learning.enabled:
             return "off"
@@ -153,6 +158,8 @@ class LearningTrigger:
         waiting = accepted_since(self._history, last_cursor())
         if waiting < learning.accepted_per_round:
             return f"waiting: {waiting}/{learning.accepted_per_round} accepted"
+        if now < self._retry_at:
+            return f"waiting: the last round failed; retrying in {self._retry_at - now:.0f} s"
         if now - self._last_busy < learning.idle_queue_s:
             return "waiting: the daemon was busy recently"
         if (load := self._load()) >= learning.idle_max_load:

@@ -16,6 +16,7 @@ from takeaways_daemon import locations
 from takeaways_daemon.history.store import HistoryStore
 from takeaways_daemon.learning_paths import learning_state_file
 from takeaways_daemon.learning_trigger import (
+    RETRY_AFTER_FAILURE_S,
     ROUND_COMMAND,
     LearningTrigger,
     round_log,
@@ -103,3 +104,24 @@ def test_the_daemon_reports_learning_in_its_status(tmp_path: Path) -> None:
         "rounds_started": 0,
     }  # fmt: skip
     assert os.getpid() == service.status()["pid"]
+
+
+def test_a_failed_round_is_not_retried_at_once(history) -> None:  # type: ignore[no-untyped-def]
+    store, project = history
+    record_in_history(accepted_fix(project, 9))
+    started = []
+
+    def start(command: list[str]) -> subprocess.Popen[bytes]:
+        started.append(command)
+        return subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+
+    trigger = LearningTrigger(
+        load_settings(), queue_depth=lambda: 0, history=store, start=start,
+        load_per_core=lambda: 0.0,
+    )  # fmt: skip
+    now = time.monotonic() + 100
+    assert trigger.check(now) == "round started"
+    trigger._process.wait(timeout=30)  # type: ignore[union-attr]
+    assert trigger.check(now + 30).startswith("waiting: the last round failed")
+    assert trigger.check(now + 30 + RETRY_AFTER_FAILURE_S) == "round started"
+    assert len(started) == 2
