@@ -118,3 +118,15 @@ def test_rollback_serves_the_earlier_gguf_in_ollama_and_embedded_alike(
     listing = json.loads(CliRunner().invoke(learn_group, ["list", "--json"]).output)
     assert [row["served"] for row in listing] == [True, False]
     assert load_settings().learning.enabled is False, "rollback works with learning off too"
+
+
+def test_the_model_served_before_any_install_is_kept_for_rollback(tmp_path: Path) -> None:
+    packaged = _gguf(tmp_path / "cache", "base.gguf")
+    assert not locations.built_model_path().exists()
+
+    kept = keep_served_if_unknown("embedded", fallback=packaged)
+
+    assert kept is not None and kept.meta["source"] == "base"
+    assert kept.sha256 == file_sha256(packaged)
+    serve_version(kept)
+    assert locations.built_model_path().read_bytes() == packaged.read_bytes()

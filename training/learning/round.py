@@ -222,7 +222,7 @@ def _train_and_gate(
             say(f"      rejected: {reason}")
         stage.end()
         return RoundResult("rejected", report, kept.id)
-    previous = keep_served_if_unknown(learning.base)
+    previous = keep_served_if_unknown(learning.base, fallback=served_gguf)
     version = keep_version(candidate, meta, adapter=work / "adapter")
     serve_version(version)
     say(f"      serving {version.id}")

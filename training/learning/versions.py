@@ -153,12 +153,17 @@ def keep_version(
     return ModelVersion(target, full_meta)
 
 
-def keep_served_if_unknown(base: str) -> ModelVersion | None:
+def keep_served_if_unknown(base: str, fallback: Path | None = None) -> ModelVersion | None:
     """Keep the served GGUF as a version first when no version holds it (so rollback can reach
-    the model served before learning began); returns the version holding it, if any."""
+    the model served before learning began); returns the version holding it, if any.
+
+    `fallback` is what the backend serves while no GGUF is installed (the packaged base)."""
     served = locations.built_model_path()
     if not served.is_file():
-        return None
+        if fallback is None or not fallback.is_file():
+            return None
+        meta = {"base": base, "source": "base", "examples": None, "gate": None}
+        return keep_version(fallback, meta, version_id=new_version_id("base"))
     versions = list_versions()
     current = served_version(versions)
     if current is not None:
