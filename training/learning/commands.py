@@ -47,7 +47,7 @@ def learn_status(as_json: bool) -> None:
     """Whether learning is on, what the last round did, and which model is served."""
     from takeaways_daemon.learning_paths import read_learning_state
     from takeaways_daemon.settings import load_settings
-    from training.learning.round import versions_summary
+    from training.learning.versions import versions_summary
 
     settings = load_settings()
     state = read_learning_state()
@@ -98,7 +98,7 @@ def learn_now(dry_run: bool, auto: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
 def learn_list(as_json: bool) -> None:
     """Kept model versions: date, base, examples, gate numbers, and which is served."""
-    from training.learning.round import versions_summary
+    from training.learning.versions import versions_summary
 
     rows = versions_summary()
     if as_json:

@@ -25,16 +25,14 @@ from takeaways_daemon.learning_paths import round_lock_file, round_work_dir, ver
 from takeaways_daemon.learning_trigger import STAGE_MARKER
 from takeaways_daemon.settings import Settings
 from training.learning import audit as learning_audit
+from training.learning.build_artifacts import adapter_to_continue, build_data_file
 from training.learning.filters import Selection, select_examples
 from training.learning.mixing import RoundData, mix_round, read_replay_rows
 from training.learning.round_state import LearningState
 from training.learning.versions import (
     REJECTED_DIR,
-    ModelVersion,
-    file_sha256,
     keep_served_if_unknown,
     keep_version,
-    list_versions,
     prune_versions,
     serve_version,
     served_version,
@@ -92,7 +90,7 @@ def run_round(
         stage = _Stages(say, timings)
         stage("export")
         selection = _export(settings, state)
-        replay_path = learning.replay_data or _build_data_file(learning.base)
+        replay_path = learning.replay_data or build_data_file(learning.base)
         data = mix_round(
             selection.examples, holdout_fraction=learning.holdout_fraction,
             verified_weight=learning.verified_weight, replay_rows=read_replay_rows(replay_path),
@@ -182,7 +180,7 @@ def _train_and_gate(
     stage("train")
     base_path = resolve_base(learning.base)
     current = served_version()
-    start_from = _adapter_to_continue(current, learning.base)
+    start_from = adapter_to_continue(current, learning.base)
     report["continued_from"] = current.id if current and start_from else None
     report["train"] = train_round(
         base_path, _round_recipe(settings), data.train_rows, work, start_from=start_from
@@ -281,37 +279,6 @@ def _audited(report: dict[str, Any], decision: str) -> dict[str, Any]:
     }
 
 
-def _adapter_to_continue(current: ModelVersion | None, base: str) -> Path | None:
-    """The served model's adapter when a round made it on this base, else the adapter of the
-    last `takeaways model build` when that build is what is served; None: a new adapter."""
-    if current is not None and current.adapter is not None and current.meta.get("base") == base:
-        return current.adapter
-    build = _build_folder(base)
-    served = locations.built_model_path()
-    summary = build / "summary.json"
-    if not (summary.is_file() and served.is_file() and (build / "adapter").is_dir()):
-        return None
-    ggufs = [Path(p) for p in json.loads(summary.read_text()).get("gguf", {}).values()]
-    digest = file_sha256(served)
-    if any(p.is_file() and file_sha256(p) == digest for p in ggufs):
-        return build / "adapter"
-    return None
-
-
-def _build_folder(base: str) -> Path:
-    from takeaways_daemon.deployment_config import load_deployment_config
-    from training.base_model import base_short_name
-
-    name = load_deployment_config().name
-    return locations.state_dir() / "builds" / f"{name}-{base_short_name(base)}"
-
-
-def _build_data_file(base: str) -> Path | None:
-    """The training data of the last `takeaways model build` on this base, if kept."""
-    path = _build_folder(base) / "data" / "train.jsonl"
-    return path if path.is_file() else None
-
-
 def _round_recipe(settings: Settings) -> Any:
     """The recipe a round trains with: the setting's, else the base's own, for one epoch."""
     from takeaways_daemon.deployment_config import load_deployment_config
@@ -348,26 +315,3 @@ def _round_lock() -> Iterator[None]:
         except BlockingIOError:
             raise RoundBusy("another learning round is running; try again later") from None
         yield
-
-
-def versions_summary() -> list[dict[str, Any]]:
-    """Every kept version with the facts `takeaways learn list` shows, oldest first."""
-    versions = list_versions()
-    current = served_version(versions)
-    rows = []
-    for version in versions:
-        gate = version.meta.get("gate") or {}
-        candidate = gate.get("candidate") or {}
-        rows.append({
-            "id": version.id,
-            "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(version.created_at)),
-            "base": version.meta.get("base"),
-            "source": version.meta.get("source"),
-            "examples": version.meta.get("examples"),
-            "held_out_loss": candidate.get("held_out_loss"),
-            "humaneval_pass1": candidate.get("humaneval_pass1"),
-            "fix_success": candidate.get("fix_success"),
-            "format_valid": candidate.get("format_valid"),
-            "served": current is not None and version.id == current.id,
-        })  # fmt: skip
-    return rows

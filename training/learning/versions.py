@@ -224,3 +224,26 @@ def _fsync_tree(folder: Path) -> None:
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
+
+
+def versions_summary() -> list[dict[str, Any]]:
+    """Every kept version with the facts `takeaways learn list` shows, oldest first."""
+    versions = list_versions()
+    current = served_version(versions)
+    rows = []
+    for version in versions:
+        gate = version.meta.get("gate") or {}
+        candidate = gate.get("candidate") or {}
+        rows.append({
+            "id": version.id,
+            "date": time.strftime("%Y-%m-%d %H:%M", time.localtime(version.created_at)),
+            "base": version.meta.get("base"),
+            "source": version.meta.get("source"),
+            "examples": version.meta.get("examples"),
+            "held_out_loss": candidate.get("held_out_loss"),
+            "humaneval_pass1": candidate.get("humaneval_pass1"),
+            "fix_success": candidate.get("fix_success"),
+            "format_valid": candidate.get("format_valid"),
+            "served": current is not None and version.id == current.id,
+        })  # fmt: skip
+    return rows
