@@ -22,6 +22,7 @@ from takeaways_daemon.errors import PatchRejected, TakeawaysError
 from takeaways_daemon.history.apply_journal import ApplyIntent, ApplyJournal, settle_leftovers
 from takeaways_daemon.history.recorder import HistoryRecorder
 from takeaways_daemon.history.store import HistoryStore
+from takeaways_daemon.learning_trigger import LearningTrigger
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.patches import apply_to_file
 from takeaways_daemon.sanitize import strip_control
@@ -71,6 +72,9 @@ class DaemonService:
             self.store.events.subscribe(self.recorder.on_store_event)
         self.watcher = ProjectWatcher(self.root, settings.watcher)
         self.watcher.add_superseded_listener(self.engine.on_superseded)
+        self.learning = LearningTrigger(  # automatic rounds, as a niced `takeaways learn now`
+            settings, queue_depth=lambda: self.watcher.queue_depth, history=self.history
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -83,6 +87,7 @@ class DaemonService:
         await self.watcher.start()
         self._tasks.append(asyncio.create_task(self.supervisor.start()))
         self._tasks.append(asyncio.create_task(self.engine.run(self.watcher)))
+        self._tasks.append(asyncio.create_task(self.learning.run()))
 
     async def stop(self) -> None:
         """Stop cleanly: no new work, in-flight work cancelled, model released."""
@@ -196,6 +201,7 @@ class DaemonService:
             ),
             metrics=self.metrics.snapshot(),
             history=self._history_status(),
+            learning=self.learning.status(),
         )
 
     def _history_status(self) -> HistoryView:

@@ -269,6 +269,55 @@ class HistorySettings(BaseModel):
     """A keyring call that takes longer (a locked keyring waiting on a prompt) is an error."""
 
 
+class LearningSettings(BaseModel):
+    """The opt-in learning loop: rounds of training on the suggestions you accepted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = False
+    """Learn from accepted suggestions; false (default): nothing reads history for training."""
+    accepted_per_round: int = Field(30, ge=1)
+    """An automatic round starts after this many new accepted suggestions (K)."""
+    keep_versions: int = Field(5, ge=1)
+    """Models kept for rollback, with their gate reports and adapters (N; the served one too)."""
+    base: str = "embedded"
+    """The Hugging Face base the adapter belongs to (`embedded`: the packaged gemma-3-270m)."""
+    recipe: str | None = None
+    """A recipe name or YAML path for rounds; default: the base's own recipe, one epoch."""
+    max_steps: int | None = Field(None, ge=1)
+    """Optimizer steps per round; None: one epoch over the round's examples."""
+    replay_ratio: float = Field(1.0, ge=0)
+    """Replayed base-data examples per new example, so the model does not forget."""
+    replay_data: Path | None = None
+    """An Alpaca JSONL to replay; default: the data of the last `takeaways model build`."""
+    verified_weight: int = Field(2, ge=1)
+    """Times a verified fix is repeated in a round (unverified ones appear once)."""
+    holdout_fraction: float = Field(0.2, ge=0, lt=1)
+    """Share of a round's accepted suggestions kept out of training to measure its loss."""
+    quant: Literal["f16", "q8_0", "q4_K_M"] = "q4_K_M"
+    """The GGUF type served after a round."""
+    humaneval_problems: int = Field(20, ge=0)
+    """HumanEval problems the gate runs (pass@1, greedy) on both models; 0 skips the check."""
+    humaneval_margin: float = Field(0.02, ge=0, le=1)
+    """The candidate's pass@1 may be lower than the served one's by at most this."""
+    fix_bugs: int = Field(10, ge=0)
+    """Held-out injected bugs with tests the gate asks both models to fix; 0 skips the check."""
+    fix_margin: float = Field(0.0, ge=0, le=1)
+    """The candidate's fix success may be lower than the served one's by at most this."""
+    format_margin: float = Field(0.0, ge=0, le=1)
+    """The candidate's share of well-formed answers may be lower by at most this."""
+    loss_margin: float = Field(0.0, ge=0)
+    """The candidate's held-out loss must be below the served one's by more than this."""
+    idle_max_load: float = Field(0.5, ge=0)
+    """Automatic rounds start only while the 1-minute load average per core is below this."""
+    idle_queue_s: float = Field(120.0, ge=0)
+    """... and the daemon's queue has been empty for this long."""
+    check_interval_s: float = Field(30.0, gt=0)
+    """How often the daemon checks whether an automatic round is due."""
+    register_ollama: bool = True
+    """Re-register `takeaways` in Ollama after a swap or rollback (skipped when none answers)."""
+
+
 class Settings(BaseSettings):
     """Everything configurable in takeaways."""
 
@@ -292,6 +341,8 @@ class Settings(BaseSettings):
     """Encrypted suggestion history."""
     tui: TuiSettings = Field(default_factory=TuiSettings)
     """Terminal UI."""
+    learning: LearningSettings = Field(default_factory=LearningSettings)
+    """Opt-in retraining on accepted suggestions (`takeaways learn on`)."""
 
     @classmethod
     def settings_customise_sources(

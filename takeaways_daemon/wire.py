@@ -131,6 +131,17 @@ class HistoryView(BaseModel):
     pending_writes: int = 0
 
 
+class LearningView(BaseModel):
+    """The opt-in learning loop: on or off, and the automatic round in progress, if any."""
+
+    enabled: bool = False
+    round_running: bool = False
+    stage: str | None = None
+    """The running round's stage: export, train, merge, gguf, gate or swap."""
+    last_decision: str | None = None
+    rounds_started: int = 0
+
+
 class DaemonStatus(BaseModel):
     """`GET /status` and the event stream's `hello`: everything the status bar and CLI show."""
 
@@ -143,6 +154,7 @@ class DaemonStatus(BaseModel):
     suggestions: SuggestionCounts
     metrics: MetricsView
     history: HistoryView
+    learning: LearningView = LearningView()
 
 
 StreamEvent = DaemonStatus | SuggestionEvent

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from takeaways_daemon.backends.base import Backend, GenerationRequest
 from takeaways_daemon.backends.model_files import resolve_embedded_model
+from takeaways_daemon.backends.model_watch import ModelWatch, file_identity
 from takeaways_daemon.errors import BackendStalled, BackendUnavailable, PromptTooLong
 from takeaways_daemon.settings import EmbeddedSettings, Settings
 
@@ -46,6 +47,7 @@ class EmbeddedBackend(Backend):
         self._lock = threading.Lock()
         self._load_lock = asyncio.Lock()
         self.load_seconds: float | None = None
+        self._watch = ModelWatch(settings, model_path)
 
     @classmethod
     def create(cls, options: EmbeddedSettings, settings: Settings) -> Self:
@@ -60,7 +62,7 @@ class EmbeddedBackend(Backend):
     async def ensure_ready(self) -> None:
         """Load the model on first use (in a thread, since it takes a while)."""
         async with self._load_lock:
-            if self._llama is None:
+            if self._llama is None or self._watch.replaced():  # a swapped GGUF: reload
                 await asyncio.to_thread(self._load)
 
     def _load(self) -> None:
@@ -70,8 +72,9 @@ class EmbeddedBackend(Backend):
             raise BackendUnavailable(
                 f"llama-cpp-python is not importable ({error}); reinstall with `make setup`"
             ) from None
-        if self._model_path is None:
+        if self._model_path is None or not self._watch.pinned:
             self._model_path, self.model = resolve_embedded_model(self.settings)
+        identity = file_identity(self._model_path)
         started = time.monotonic()
         try:
             llama = Llama(
@@ -81,12 +84,19 @@ class EmbeddedBackend(Backend):
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as error:
+            if self._llama is not None:  # a bad replacement: keep serving the loaded model
+                self._watch.loaded(self._model_path, identity)
+                return
             raise BackendUnavailable(
                 f"could not load {self._model_path} ({error}); check it is a GGUF file"
             ) from None
         if self.settings.prompt_cache_mb:
             llama.set_cache(LlamaRAMCache(capacity_bytes=self.settings.prompt_cache_mb << 20))
-        self._llama = llama
+        with self._lock:  # waits for the generation in flight: a reload loses no request
+            previous, self._llama = self._llama, llama
+        self._watch.loaded(self._model_path, identity)
+        if previous is not None:
+            previous.close()
         self.load_seconds = time.monotonic() - started
 
     def _completion_args(self, request: GenerationRequest) -> dict[str, Any]:
