@@ -1,0 +1,75 @@
+"""The daemon's own start-up error on the TUI's screen at 80x24, until it is resolved.
+
+Real failures, not simulated ones: history on with no usable keyring, and a passphrase key file
+opened with the wrong passphrase. The TUI starts the real daemon, which exits with its error;
+the panel shows that error (with the fix it names), and the TUI exits non-zero on `q` so that
+`make run` does too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from takeaways_daemon.history.data_key import PASSPHRASE_VARIABLE
+from tests.scripted_terminal import install_scripted, pane_environment, tui_in_tmux, write_config
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    # The scripted model: no model loads, the failure is the keyring's alone.
+    write_config({"backend": {"prefer": ["scripted"]}, "backend.scripted": {"reply": "-"}})
+    return install_scripted(tmp_path / "site")
+
+
+def _panel_then_quit(tmp_path: Path, project: Path, environment: dict[str, str]) -> str:
+    """The screen once the panel shows; then `q`, and the exit line."""
+    with tui_in_tmux(tmp_path, project, environment, size=(80, 24)) as pane:
+        shown = pane.wait_for(lambda shown: "The daemon could not start" in shown, timeout=60)
+        assert "✖ the daemon could not start" in shown  # the status bar agrees
+        assert "disconnected, retrying" not in shown
+        pane.keys("q")
+        exited = pane.wait_for(lambda screen: "tui exited" in screen, timeout=20)
+    return shown + "\n" + exited
+
+
+def test_no_keyring_shows_the_daemons_error_and_its_fixes(
+    tmp_path: Path, project: Path, site: Path
+) -> None:
+    environment = pane_environment(site, PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring")
+    environment.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    shown = _panel_then_quit(tmp_path, project, environment)
+    assert "keyring" in shown.lower()
+    assert "fixes:" in shown  # the daemon's own fix list, not generic advice
+    assert "tui exited 1" in shown
+
+
+def test_a_wrong_passphrase_says_wrong_passphrase(
+    tmp_path: Path, project: Path, site: Path
+) -> None:
+    key_file = {"TAKEAWAYS_HISTORY__KEY_SOURCE": "passphrase-file"}
+    right = pane_environment(site, **key_file, **{PASSPHRASE_VARIABLE: "right horse battery"})
+    # First use, with the right passphrase: the key file is made.
+    for verb in ("start", "stop"):
+        subprocess.run(
+            [sys.executable, "-m", "takeaways_daemon", verb, str(project)],
+            env={**os.environ, **right}, check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    wrong = {**right, PASSPHRASE_VARIABLE: "wrong staple"}
+    shown = _panel_then_quit(tmp_path, project, wrong)
+    assert "wrong passphrase" in shown
+    assert "tui exited 1" in shown
