@@ -1,4 +1,5 @@
-"""The daemon's own start-up error on the TUI's screen at 80x24, until it is resolved.
+"""What must not hide or scribble over the TUI: the daemon's start-up error (shown at 80x24
+until it is resolved) and other programs' stderr.
 
 Real failures, not simulated ones: history on with no usable keyring, and a passphrase key file
 opened with the wrong passphrase. The TUI starts the real daemon, which exits with its error;
@@ -12,12 +13,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from takeaways_daemon.history.data_key import PASSPHRASE_VARIABLE
 from tests.scripted_terminal import install_scripted, pane_environment, tui_in_tmux, write_config
+from tui.terminal_guard import stray_output_log
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
@@ -73,3 +76,37 @@ def test_a_wrong_passphrase_says_wrong_passphrase(
     shown = _panel_then_quit(tmp_path, project, wrong)
     assert "wrong passphrase" in shown
     assert "tui exited 1" in shown
+
+
+STRAY_WRITER = '''
+import os, sys, threading, time
+
+def _warn():
+    time.sleep(2)
+    os.write(2, b"(gcr-prompter:4711): Gcr-WARNING **: stray warning from a library\\n")
+
+if sys.argv and sys.argv[0].endswith("takeaways-tui"):
+    threading.Thread(target=_warn, daemon=True).start()
+'''
+
+
+def test_warnings_written_to_stderr_are_never_drawn_over_the_tui(
+    tmp_path: Path, project: Path, site: Path
+) -> None:
+    """A library in the TUI's process writes to fd 2 (as gcr and dbus do): it lands in
+    `tui-stderr.log`, not on the screen."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(STRAY_WRITER)
+    environment = pane_environment(site)
+    environment["PYTHONPATH"] = os.pathsep.join([str(hooks), environment["PYTHONPATH"]])
+    with tui_in_tmux(tmp_path, project, environment, size=(80, 24)) as pane:
+        pane.wait_for(lambda shown: "● connected" in shown, timeout=60)
+        log = stray_output_log(project)
+        deadline = time.monotonic() + 10
+        while "stray warning" not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline, "the warning never reached the log"
+            time.sleep(0.2)
+        time.sleep(0.5)
+        assert "stray warning" not in pane.screen()
+        assert "● connected" in pane.screen()
