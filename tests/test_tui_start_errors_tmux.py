@@ -10,6 +10,7 @@ the panel shows that error (with the fix it names), and the TUI exits non-zero o
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,14 @@ from pathlib import Path
 import pytest
 
 from takeaways_daemon.history.data_key import PASSPHRASE_VARIABLE
-from tests.scripted_terminal import install_scripted, pane_environment, tui_in_tmux, write_config
+from tests.scripted_terminal import (
+    REPO,
+    install_scripted,
+    pane_environment,
+    tui_in_tmux,
+    write_config,
+)
+from tests.tmux_pane import TmuxPane
 from tui.terminal_guard import stray_output_log
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -78,7 +86,7 @@ def test_a_wrong_passphrase_says_wrong_passphrase(
     assert "tui exited 1" in shown
 
 
-STRAY_WRITER = '''
+STRAY_WRITER = """
 import os, sys, threading, time
 
 def _warn():
@@ -87,7 +95,7 @@ def _warn():
 
 if sys.argv and sys.argv[0].endswith("takeaways-tui"):
     threading.Thread(target=_warn, daemon=True).start()
-'''
+"""
 
 
 def test_warnings_written_to_stderr_are_never_drawn_over_the_tui(
@@ -110,3 +118,31 @@ def test_warnings_written_to_stderr_are_never_drawn_over_the_tui(
         time.sleep(0.5)
         assert "stray warning" not in pane.screen()
         assert "● connected" in pane.screen()
+
+
+def test_make_runs_script_exits_non_zero_when_the_tui_could_not_start_a_daemon(
+    tmp_path: Path, project: Path, site: Path
+) -> None:
+    """`scripts/run.sh` (what `make run` runs) with a Secret Service at hand and a wrong
+    history passphrase: the panel shows, `q` leaves, and the script's status is not 0."""
+    key_file = {"TAKEAWAYS_HISTORY__KEY_SOURCE": "passphrase-file"}
+    right = pane_environment(site, **key_file, **{PASSPHRASE_VARIABLE: "right horse battery"})
+    for verb in ("start", "stop"):
+        subprocess.run(
+            [sys.executable, "-m", "takeaways_daemon", verb, str(project)],
+            env={**os.environ, **right}, check=True, capture_output=True, timeout=60,
+        )  # fmt: skip
+    wrong = {**right, PASSPHRASE_VARIABLE: "wrong staple"}
+    assignments = " ".join(f"{name}={shlex.quote(value)}" for name, value in wrong.items())
+    script = shlex.quote(str(REPO / "scripts" / "run.sh"))
+    pane = TmuxPane(tmp_path / "tmux.sock", "run")
+    pane.start(f"env -i {assignments} {script} {shlex.quote(str(project))}; echo run.sh exited $?; "
+               "sleep 600", width=80, height=24)  # fmt: skip
+    try:
+        pane.wait_for(lambda shown: "wrong passphrase" in shown, timeout=60)
+        pane.keys("q")
+        shown = pane.wait_for(lambda shown: "run.sh exited" in shown, timeout=20)
+    finally:
+        pane.kill_server()
+    assert "run.sh exited 1" in shown
+    assert "run: takeaways-tui exited with status 1" in shown
