@@ -39,19 +39,18 @@ def progress_text(
     if progress.queued:
         waiting.append(f"{progress.queued} queued")
     if progress.interactive:
-        waiting.append("your request first")
+        waiting.append(f"{progress.interactive} interactive first")
     if current is not None:
         symbol = f" {current.symbol}" if current.symbol else ""
         seconds = round(current.elapsed_s + elapsed_extra_s)
-        parts = [
-            f"{current.kind} {current.path}{symbol}",
-            f"candidate {current.candidate}/{current.candidates}",
-            f"{seconds} s",
-            *waiting,
-            "x cancels",
-        ]
+        tail = " · ".join(
+            [f"candidate {current.candidate}/{current.candidates}", f"{seconds} s", *waiting,
+             "x cancels"]
+        )  # fmt: skip
+        # A long path gives way: the candidate, the time and the cancel key always show.
+        head = one_line(f"{current.kind} {current.path}{symbol}", max(width - len(tail) - 5, 8))
         line = Text("⟳ ", style="bold yellow")
-        line.append(one_line(" · ".join(parts), max(width - 2, 10)))
+        line.append(one_line(f"{head} · {tail}", width - 2))
         return line
     if progress.recent:
         latest = progress.recent[0]
