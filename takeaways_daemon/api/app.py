@@ -27,7 +27,13 @@ from takeaways_daemon.errors import (
 )
 from takeaways_daemon.kinds import SuggestionStatus, TaskKind
 from takeaways_daemon.service import DaemonService, UnknownSuggestion
-from takeaways_daemon.wire import DaemonStatus, Health, ProgressView, Suggestion
+from takeaways_daemon.wire import (
+    DaemonStatus,
+    Health,
+    ProgressView,
+    Suggestion,
+    SuggestionEvent,
+)
 
 
 class Rating(BaseModel):
@@ -112,13 +118,13 @@ def create_app(
     @app.get("/events")
     async def events(request: Request) -> EventSourceResponse:
         queue = service.store.subscribe()
-        # Progress shares the stream: a change wakes the sender, which sends the latest view
-        # (a burst of changes is sent once, never queued behind a slow reader).
-        progress_changed = asyncio.Event()
-        stop_progress = service.progress.changed.subscribe(lambda _: progress_changed.set())
 
         async def stream() -> AsyncIterator[dict[str, str]]:
-            next_event: asyncio.Task[object] | None = None
+            # Progress shares the stream: a change wakes the sender, which sends the latest
+            # view (a burst of changes is sent once, never queued behind a slow reader).
+            progress_changed = asyncio.Event()
+            stop_progress = service.progress.changed.subscribe(lambda _: progress_changed.set())
+            next_event: asyncio.Future[SuggestionEvent] | None = None
             try:
                 yield {"event": "hello", "data": service.status().model_dump_json()}
                 next_event = asyncio.ensure_future(queue.get())
