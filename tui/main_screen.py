@@ -171,6 +171,7 @@ class MainScreen(Screen[None]):
         self.app.start_failure = message.reason
         self.start_error.show_error(message.reason, message.log)
         self.status_bar.link = "failed"
+        self.progress_line.progress = None  # no daemon: nothing in progress
         self._outage_notified = True  # the panel says it; no toast on top
 
     def on_daemon_link_disconnected(self, message: DaemonLink.Disconnected) -> None:
