@@ -10,8 +10,12 @@ setup: .venv/.installed            ## the app only: daemon, TUI, embedded model
 
 setup-dev: .venv/.installed-test-training-eval   ## plus training, evaluation and test tools
 
+# The dev set-up (`make test`) installs everything the app needs: its stamp, when newer than
+# the inputs, stands for the app's too, so `make run` after `make test` does not set up again.
 .venv/.installed: pyproject.toml scripts/setup.sh
-	scripts/setup.sh
+	@if [ .venv/.installed-test-training-eval -nt pyproject.toml ] \
+	    && [ .venv/.installed-test-training-eval -nt scripts/setup.sh ]; then \
+	    touch $@; else scripts/setup.sh; fi
 
 .venv/.installed-test-training-eval: pyproject.toml scripts/setup.sh
 	scripts/setup.sh $(TEST_EXTRAS)

@@ -21,12 +21,15 @@ from takeaways_daemon.wire import (
     AnswerChunk,
     AnswerDone,
     AnswerRecord,
+    CancelResult,
     DaemonStatus,
+    GenerateDone,
     GenerateResult,
     Health,
     HistoryItemDetail,
     HistoryPage,
     HistoryStats,
+    ProgressView,
     StreamEvent,
     Suggestion,
     SuggestionEvent,
@@ -171,12 +174,30 @@ class DaemonClient:
             body["max_tokens"] = max_tokens
         return self._model(GenerateResult, "POST", "/generate", json=body)
 
-    def ask(self, suggestion_id: str, question: str) -> Iterator[AnswerRecord]:
-        """A follow-up answer as it streams: `AnswerChunk`s, then one `AnswerDone`."""
-        with self._stream(
-            "POST", f"/suggestions/{suggestion_id}/ask", json={"question": question},
-            timeout=httpx.Timeout(10, read=300),
-        ) as response:  # fmt: skip
+    def generate_stream(
+        self, prompt: str, max_tokens: int | None = None
+    ) -> Iterator[AnswerChunk | GenerateDone]:
+        """`generate` as the model writes it: `AnswerChunk`s, then one `GenerateDone`."""
+        body: dict[str, Any] = {"prompt": prompt, "stream": True}
+        if max_tokens:
+            body["max_tokens"] = max_tokens
+        for record in self._ndjson("/generate", body):
+            if record.get("done"):
+                yield GenerateDone.model_validate(record)
+            else:
+                yield AnswerChunk.model_validate(record)
+
+    def progress(self) -> ProgressView:
+        """What the model works on now, the work waiting, and tasks that found nothing."""
+        return self._model(ProgressView, "GET", "/progress")
+
+    def cancel(self) -> CancelResult:
+        """Cancel the background task in flight."""
+        return self._model(CancelResult, "POST", "/progress/cancel")
+
+    def _ndjson(self, path: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """POST `body` and yield each NDJSON line of the streamed answer as it arrives."""
+        with self._stream("POST", path, json=body, timeout=httpx.Timeout(10, read=300)) as response:
             if response.status_code >= 400:
                 detail = response.read().decode()
                 with contextlib.suppress(ValueError, KeyError, TypeError):
@@ -184,15 +205,19 @@ class DaemonClient:
                 raise ApiError(detail, response.status_code)
             for line in response.iter_lines():
                 if line.strip():
-                    record = json.loads(line)
-                    if record.get("done"):
-                        yield AnswerDone.model_validate(record)
-                    else:
-                        yield AnswerChunk.model_validate(record)
+                    yield json.loads(line)
+
+    def ask(self, suggestion_id: str, question: str) -> Iterator[AnswerRecord]:
+        """A follow-up answer as it streams: `AnswerChunk`s, then one `AnswerDone`."""
+        for record in self._ndjson(f"/suggestions/{suggestion_id}/ask", {"question": question}):
+            if record.get("done"):
+                yield AnswerDone.model_validate(record)
+            else:
+                yield AnswerChunk.model_validate(record)
 
     def events(self) -> Iterator[StreamEvent]:
         """The live event stream, until the daemon goes away: its status (`hello`), then every
-        suggestion event."""
+        suggestion event and progress update."""
         with self._stream("GET", "/events", timeout=httpx.Timeout(10, read=None)) as response:
             if response.status_code >= 400:
                 raise ApiError(response.read().decode(), response.status_code)
@@ -204,6 +229,8 @@ class DaemonClient:
                     data = line.split(":", 1)[1].strip()
                     if event == "hello":
                         yield DaemonStatus.model_validate_json(data)
+                    elif event == "progress":
+                        yield ProgressView.model_validate_json(data)
                     elif event in ("added", "updated", "removed"):
                         yield SuggestionEvent.model_validate(
                             {"type": event, "suggestion": json.loads(data)}

@@ -27,6 +27,7 @@ from takeaways_daemon.errors import (
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.patches import read_source, sha256_text
+from takeaways_daemon.progress import ProgressTracker, TaskWork
 from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.suggestion_events import Listeners, SuggestionKept
@@ -55,12 +56,15 @@ class SuggestionEngine:
         supervisor: BackendSupervisor,
         store: SuggestionStore,
         metrics: Metrics,
+        progress: ProgressTracker | None = None,
     ) -> None:
         self.root = root.resolve()
         self.settings = settings
         self.supervisor = supervisor
         self.store = store
         self.metrics = metrics
+        self.progress = progress or ProgressTracker()
+        """What is in flight now, and why finished tasks found nothing."""
         self.kept: Listeners[SuggestionKept] = Listeners()
         """Told of every answer that passed the checks, with the exact prompt behind it."""
         self._last_seen: dict[str, str] = {}
@@ -79,9 +83,14 @@ class SuggestionEngine:
 
     async def suggest(self, task: Task) -> Suggestion | None:
         """Ask the model until one answer passes every check, at most `candidates` times."""
+        with self.progress.working_on(task, self.settings.sampling.candidates) as work:
+            return await self._first_good_candidate(task, work)
+
+    async def _first_good_candidate(self, task: Task, work: TaskWork) -> Suggestion | None:
         sampling = self.settings.sampling
         few_shot = self._few_shot()
         for attempt in range(sampling.candidates):
+            work.next_candidate(attempt + 1)
             request = task_request(task, sampling, few_shot=few_shot, attempt=attempt)
             generation = await self.supervisor.generate(request)
             self.metrics.generation_ms.append(generation.total_s * 1000)
@@ -90,6 +99,7 @@ class SuggestionEngine:
             except MalformedAnswer as error:
                 self.metrics.count("malformed")
                 log.info("%s %s: malformed answer (%s)", task.kind, task.path, error)
+                work.discard(f"malformed answer ({error})")
                 continue
             try:
                 suggestion = build_suggestion(
@@ -98,7 +108,9 @@ class SuggestionEngine:
             except PatchRejected as error:
                 self.metrics.count("rejected")
                 log.info("%s %s: patch rejected (%s)", task.kind, task.path, error)
+                work.discard(str(error))
                 continue
+            work.kept()
             kept = SuggestionKept(suggestion, context=task.shown_code, prompt=request.prompt)
             self.kept.publish(kept)
             return suggestion
@@ -112,7 +124,9 @@ class SuggestionEngine:
 
     async def process(self, relative: str, tasks: Iterable[Task], saved_at: float) -> None:
         """Run each task, keeping the suggestions that pass and still match the file."""
-        for task in tasks:
+        planned = list(tasks)
+        for number, task in enumerate(planned, 1):
+            self.progress.tasks_left = len(planned) - number
             try:
                 suggestion = await self.suggest(task)
             except BackendUnavailable as error:
@@ -127,6 +141,7 @@ class SuggestionEngine:
                 continue
             if not self._still_current(task):
                 self.metrics.count("stale_dropped")
+                self.progress.nothing_found(task, "dropped: the file changed while it was made")
                 return
             suggestion.latency_ms = (time.monotonic() - saved_at) * 1000
             self.store.add(suggestion)  # metrics and history count it as listeners
@@ -172,3 +187,12 @@ class SuggestionEngine:
                     raise asyncio.CancelledError
             finally:
                 self._inflight.pop(change.relative, None)
+                self.progress.tasks_left = 0
+
+    def cancel_current(self) -> bool:
+        """Cancel the work in flight (the TUI's cancel key); False when there was none."""
+        current = self.progress.current
+        if current is None:
+            return False
+        self.on_superseded(current.task.path)
+        return True

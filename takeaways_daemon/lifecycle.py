@@ -32,6 +32,28 @@ _NOT_ANSWERING_YET = (TakeawaysError, httpx.HTTPError, OSError, ValueError)
 class DaemonStartFailed(TakeawaysError):
     """The daemon could not start, or did not answer in time (its log says why)."""
 
+    def __init__(self, message: str, *, reason: str = "", log: Path | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        """The daemon's own error line (what it printed before exiting), with its fixes; or ""."""
+        self.log = log
+
+
+ERROR_PREFIX = "takeaways: "
+"""How the CLI prints a typed error (cli/main.py): the daemon's own last word in its log."""
+
+
+def daemon_error(log_text: str) -> str:
+    """The daemon's own error in the log text it wrote at start: its last `takeaways: …` line.
+
+    >>> daemon_error("INFO started\\ntakeaways: wrong passphrase for keys.json\\n")
+    'wrong passphrase for keys.json'
+    """
+    for line in reversed(log_text.splitlines()):
+        if line.startswith(ERROR_PREFIX):
+            return line.removeprefix(ERROR_PREFIX).strip()
+    return ""
+
 
 class DaemonStartCancelled(TakeawaysError):
     """The caller gave up waiting (say, the TUI was closed); the daemon keeps starting."""
@@ -76,12 +98,13 @@ def start(
         return _result(_wait_until_answering(files, None, timeout, cancelled), started_here=False)
     files.prepare()
     with files.log.open("ab") as log:
+        log_start = log.tell()  # what this daemon writes starts here: earlier runs' errors are old
         process = subprocess.Popen(
             [sys.executable, "-m", "takeaways_daemon", "serve", str(files.root)],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             env={**os.environ, **(environment or {})},
         )  # fmt: skip
-    record = _wait_until_answering(files, process, timeout, cancelled)
+    record = _wait_until_answering(files, process, timeout, cancelled, log_start)
     return _result(record, started_here=record.pid == process.pid)
 
 
@@ -108,6 +131,7 @@ def _wait_until_answering(
     process: subprocess.Popen[bytes] | None,
     timeout: float,
     cancelled: Callable[[], bool],
+    log_start: int = 0,
 ) -> RuntimeRecord:
     """Poll until some daemon for the project answers `/health`; return its record.
 
@@ -124,10 +148,13 @@ def _wait_until_answering(
             if files.is_locked():
                 process = None  # another daemon holds the project: wait for that one instead
                 continue
-            tail = files.log.read_text()[-2000:] if files.log.exists() else ""
+            written = _log_since(files.log, log_start)
+            reason = daemon_error(written)
+            summary = reason or f"code {process.returncode}; the end of its log:\n{written[-2000:]}"
             raise DaemonStartFailed(
-                f"the daemon exited at start (code {process.returncode}); {files.log}:\n{tail}"
-            )
+                f"the daemon exited at start: {summary}\n(log: {files.log})",
+                reason=reason, log=files.log,
+            )  # fmt: skip
         if process is None and not files.is_locked():
             raise DaemonStartFailed(f"the daemon serving {files.root} exited; see {files.log}")
         if cancelled():
@@ -137,6 +164,15 @@ def _wait_until_answering(
                 f"the daemon did not answer within {timeout:.0f} s; see {files.log}"
             )
         time.sleep(POLL_S)
+
+
+def _log_since(log: Path, offset: int) -> str:
+    try:
+        with log.open("rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _answering_record(files: ProjectFiles) -> RuntimeRecord | None:

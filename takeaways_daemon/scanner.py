@@ -12,6 +12,7 @@ from takeaways_daemon.engine import SuggestionEngine
 from takeaways_daemon.errors import PromptTooLong
 from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.metrics import Metrics
+from takeaways_daemon.progress import ProgressTracker
 from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
 from takeaways_daemon.watcher import IgnoreRules
@@ -43,13 +44,17 @@ async def scan_path(
     kinds: list[TaskKind] | None = None,
     max_tasks: int = 20,
     progress: Callable[[str], None] | None = None,
+    tracker: ProgressTracker | None = None,
 ) -> list[Suggestion]:
-    """Suggestions for every file under `target`, at most `max_tasks` model calls."""
+    """Suggestions for every file under `target`, at most `max_tasks` model calls.
+
+    `tracker` is told of each task and candidate, and why a task found nothing.
+    """
     target = target.resolve()
     root = target if target.is_dir() else target.parent
     enabled = kinds or list(settings.tasks.enabled)
     supervisor = BackendSupervisor(settings)
-    engine = SuggestionEngine(root, settings, supervisor, SuggestionStore(), Metrics())
+    engine = SuggestionEngine(root, settings, supervisor, SuggestionStore(), Metrics(), tracker)
     found: list[Suggestion] = []
     budget = max_tasks
     try:

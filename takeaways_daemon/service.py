@@ -12,6 +12,7 @@ import functools
 import logging
 import os
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from takeaways_daemon import __version__, prompt_format
@@ -25,15 +26,18 @@ from takeaways_daemon.history.store import HistoryStore
 from takeaways_daemon.learning_trigger import LearningTrigger
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.patches import apply_to_file
+from takeaways_daemon.progress import ProgressTracker
 from takeaways_daemon.sanitize import strip_control
 from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
 from takeaways_daemon.watcher import ProjectWatcher
 from takeaways_daemon.wire import (
     BackendView,
+    CancelResult,
     DaemonStatus,
     GenerateResult,
     HistoryView,
+    ProgressView,
     SuggestionCounts,
     WatcherView,
 )
@@ -58,8 +62,9 @@ class DaemonService:
         self.journal: ApplyJournal | None = None
         self.store = SuggestionStore()
         self.supervisor = BackendSupervisor(settings)
+        self.progress = ProgressTracker()
         self.engine = SuggestionEngine(
-            self.root, settings, self.supervisor, self.store, self.metrics
+            self.root, settings, self.supervisor, self.store, self.metrics, self.progress
         )
         self.store.events.subscribe(self.metrics.on_store_event)
         if settings.history.enabled:
@@ -75,6 +80,11 @@ class DaemonService:
         self.learning = LearningTrigger(  # automatic rounds, as a niced `takeaways learn now`
             settings, queue_depth=lambda: self.watcher.queue_depth, history=self.history
         )
+        self.progress.extra = lambda: {
+            "queued": self.watcher.queue_depth,
+            "interactive": self.supervisor.gate.interactive,
+        }
+        self.supervisor.gate.on_change = self.progress.touch
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -158,26 +168,62 @@ class DaemonService:
         self.store.update(rated)
         return rated
 
-    async def generate(self, prompt: str, max_tokens: int | None = None) -> GenerateResult:
-        """Prompt in, code out (the seed's `/generate`), in the shared prompt format."""
+    def _generate_request(self, prompt: str, max_tokens: int | None) -> GenerationRequest:
         instruction = f"{prompt.strip()} Answer with the code in a ```python fence."
-        request = GenerationRequest.from_settings(
+        return GenerationRequest.from_settings(
             prompt_format.render_prompt(instruction, ""),
             self.settings.sampling,
             stop=prompt_format.STOP_SEQUENCES,
             **({"max_tokens": max_tokens} if max_tokens else {}),
         )
-        generation = await self.supervisor.generate(request)
-        text = strip_control(generation.text)
+
+    @staticmethod
+    def _generate_result(text: str, backend: str, model: str, seconds: float) -> GenerateResult:
+        text = strip_control(text)
         fenced = text.split("```", 2)
         code = fenced[1].split("\n", 1)[1] if len(fenced) == 3 and "\n" in fenced[1] else text
         return GenerateResult(
-            code=code.rstrip(),
-            text=text,
-            backend=generation.backend,
-            model=generation.model,
-            latency_ms=round(generation.total_s * 1000, 1),
+            code=code.rstrip(), text=text, backend=backend, model=model,
+            latency_ms=round(seconds * 1000, 1),
+        )  # fmt: skip
+
+    async def generate(self, prompt: str, max_tokens: int | None = None) -> GenerateResult:
+        """Prompt in, code out (the seed's `/generate`), in the shared prompt format.
+
+        Interactive: it goes before background tasks waiting for the model.
+        """
+        request = self._generate_request(prompt, max_tokens)
+        generation = await self.supervisor.generate(request, interactive=True)
+        return self._generate_result(
+            generation.text, generation.backend, generation.model, generation.total_s
         )
+
+    async def generate_stream(
+        self, prompt: str, max_tokens: int | None = None
+    ) -> AsyncIterator[str | GenerateResult]:
+        """`generate`, as it is written: sanitized text chunks, then the whole `GenerateResult`."""
+        request = self._generate_request(prompt, max_tokens)
+        started = time.monotonic()
+        chunks: list[str] = []
+        async for chunk in self.supervisor.stream(request, interactive=True):
+            chunks.append(chunk)
+            if text := strip_control(chunk):
+                yield text
+        backend = self.supervisor.backend
+        yield self._generate_result(
+            "".join(chunks), backend.name if backend else "", backend.model if backend else "",
+            time.monotonic() - started,
+        )  # fmt: skip
+
+    def cancel_current(self) -> CancelResult:
+        """Cancel the background task in flight (the TUI's cancel key, `takeaways cancel`)."""
+        current = self.progress.current
+        task = current.view() if current else None
+        return CancelResult(cancelled=self.engine.cancel_current(), task=task)
+
+    def progress_view(self) -> ProgressView:
+        """What the model works on now, what waits, and what recently found nothing."""
+        return self.progress.view()
 
     def status(self) -> DaemonStatus:
         """Everything `takeaways status` and the TUI's status bar show."""
@@ -202,6 +248,7 @@ class DaemonService:
             metrics=self.metrics.snapshot(),
             history=self._history_status(),
             learning=self.learning.status(),
+            progress=self.progress.view(),
         )
 
     def _history_status(self) -> HistoryView:

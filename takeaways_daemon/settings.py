@@ -369,7 +369,31 @@ def load_settings(**overrides: Any) -> Settings:
         path = locations.config_file()
         raise ConfigError(f"{path} is not valid TOML ({error}); fix or remove it") from None
     except ValidationError as error:
-        raise invalid_settings(error) from None
+        hints = "".join(f"; {hint}" for hint in _spelling_hints(error))
+        raise ConfigError(f"{invalid_settings(error)}{hints}") from None
+
+
+def _spelling_hints(error: ValidationError) -> list[str]:
+    """ "did you mean `tasks.enabled`?" for each unknown name that is close to a real one."""
+    import difflib
+
+    hints = []
+    for item in error.errors():
+        if item["type"] != "extra_forbidden":
+            continue
+        *parents, name = (str(part) for part in item["loc"])
+        model: Any = Settings
+        for part in parents:
+            field = model.model_fields.get(part)
+            model = field.annotation if field is not None else None
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                break
+        else:
+            close = difflib.get_close_matches(name, list(model.model_fields), n=1, cutoff=0.6)
+            if close:
+                where = ".".join([*parents, name])
+                hints.append(f"`{where}`: did you mean `{'.'.join([*parents, close[0]])}`?")
+    return hints
 
 
 def invalid_settings(error: ValidationError, section: str = "") -> ConfigError:

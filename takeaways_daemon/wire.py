@@ -142,6 +142,41 @@ class LearningView(BaseModel):
     rounds_started: int = 0
 
 
+class TaskProgress(BaseModel):
+    """The task the model works on now: which file and kind, which candidate, for how long."""
+
+    path: str
+    kind: TaskKind
+    symbol: str | None = None
+    candidate: int = 0
+    """1-based: the candidate asked for now (or waiting its turn while `interactive` > 0)."""
+    candidates: int = 1
+    elapsed_s: float = 0.0
+
+
+class NothingFound(BaseModel):
+    """A task that ended without a suggestion, and why (so a quiet save is not a mystery)."""
+
+    path: str
+    kind: TaskKind
+    reason: str
+    """One sentence: "3 candidates rejected: the patched file does not parse", "cancelled"…"""
+    at: float = Field(default_factory=time.time)
+
+
+class ProgressView(BaseModel):
+    """What the daemon is doing now (`/status`'s `progress`, and the event stream's `progress`)."""
+
+    current: TaskProgress | None = None
+    queued: int = 0
+    """Background work waiting: changed files in the watcher's queue plus tasks left of the
+    current change."""
+    interactive: int = 0
+    """Interactive requests (ask, explain more, generate) using or waiting for the model."""
+    recent: list[NothingFound] = Field(default_factory=list)
+    """The latest tasks that produced nothing, newest first."""
+
+
 class DaemonStatus(BaseModel):
     """`GET /status` and the event stream's `hello`: everything the status bar and CLI show."""
 
@@ -154,11 +189,13 @@ class DaemonStatus(BaseModel):
     suggestions: SuggestionCounts
     metrics: MetricsView
     history: HistoryView
-    learning: LearningView = LearningView()
+    progress: ProgressView = Field(default_factory=ProgressView)
+    learning: LearningView = Field(default_factory=LearningView)
 
 
-StreamEvent = DaemonStatus | SuggestionEvent
-"""What `DaemonClient.events()` yields: the `hello` status first, then suggestion events."""
+StreamEvent = DaemonStatus | SuggestionEvent | ProgressView
+"""What `DaemonClient.events()` yields: the `hello` status first, then suggestion events and
+progress updates as they happen."""
 
 
 class GenerateResult(BaseModel):
@@ -169,6 +206,21 @@ class GenerateResult(BaseModel):
     backend: str
     model: str
     latency_ms: float
+
+
+class GenerateDone(BaseModel):
+    """A streamed `POST /generate`'s last NDJSON line: the whole result, or why it failed."""
+
+    done: Literal[True] = True
+    result: GenerateResult | None = None
+    error: str | None = None
+
+
+class CancelResult(BaseModel):
+    """`POST /progress/cancel`: whether a task was in flight to cancel, and which."""
+
+    cancelled: bool
+    task: TaskProgress | None = None
 
 
 class AnswerChunk(BaseModel):

@@ -21,13 +21,20 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from takeaways_daemon.context import plan_file_tasks
 from tests.tui_support import RECORDED_NOW, RecordedDaemon, recorded_suggestions, screen_text
 from tui.app import TakeawaysApp
+from tui.daemon_link import DaemonLink
 from tui.status_bar import StatusBar
 from tui.suggestion_list import SuggestionList
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
 SnapCompare = Callable[..., bool]
+MODELS_SOURCE = "class Item:\n    def __init__(self, name, price):\n        self.name = name\n"
+START_ERROR = (
+    "wrong passphrase for /home/me/.local/state/takeaways/history.keyfile; check "
+    "TAKEAWAYS_HISTORY_PASSPHRASE"
+)
 
 
 @pytest.fixture
@@ -122,3 +129,31 @@ class TestScreens:
         assert snap_compare(
             make_app(recorded_daemon), terminal_size=size, run_before=then(main_loaded, open_help)
         )
+
+    def test_the_progress_line_says_why_the_last_task_found_nothing(
+        self, snap_compare: SnapCompare, recorded_daemon: RecordedDaemon, size: tuple[int, int]
+    ) -> None:
+        """The daemon's own tracker holds a task that ended with nothing; `/status` carries it."""
+        task = next(iter(plan_file_tasks("shop/models.py", MODELS_SOURCE, ["types"], 40)))
+        reason = "3 candidates rejected: the annotated signature is not a def"
+        recorded_daemon.service.progress.nothing_found(task, reason)
+
+        async def progress_shown(pilot: Pilot[Any]) -> None:
+            await main_loaded(pilot)
+            await until(pilot, lambda: "found nothing" in screen_text(pilot.app))
+
+        app = make_app(recorded_daemon)
+        assert snap_compare(app, terminal_size=size, run_before=progress_shown)
+
+    def test_a_start_up_error_stays_in_a_panel_above_the_list(
+        self, snap_compare: SnapCompare, recorded_daemon: RecordedDaemon, size: tuple[int, int]
+    ) -> None:
+        """The panel's looks, with a fixed error (the tmux tests make the daemon really fail)."""
+
+        async def failed(pilot: Pilot[Any]) -> None:
+            await main_loaded(pilot)
+            failure = DaemonLink.StartFailed(START_ERROR, Path("/home/me/.local/state/daemon.log"))
+            pilot.app.screen_stack[0].post_message(failure)
+            await until(pilot, lambda: "could not start (see above)" in screen_text(pilot.app))
+
+        assert snap_compare(make_app(recorded_daemon), terminal_size=size, run_before=failed)

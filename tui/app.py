@@ -32,6 +32,7 @@ from tui.key_bindings import GLOBAL, check_binding_ids, to_bindings
 from tui.main_screen import MainScreen
 from tui.quit_screen import StopDaemonScreen
 from tui.stats_screen import StatsScreen
+from tui.terminal_guard import stray_output_to_log
 
 
 class TakeawaysApp(App[bool]):
@@ -56,6 +57,8 @@ class TakeawaysApp(App[bool]):
         self.link = DaemonLink(project)
         self.clock = clock
         self.start_daemon = start_daemon
+        self.start_failure: str | None = None
+        """The daemon's start-up error while no daemon answers (None once one does)."""
         # A mistyped id would otherwise be ignored silently: refuse to start, naming the ids.
         self.set_keymap(check_binding_ids(self.settings.tui.bindings))
 
@@ -141,7 +144,11 @@ def main(argv: list[str] | None = None) -> None:
         app = TakeawaysApp(args.path)
     except TakeawaysError as error:
         sys.exit(f"takeaways-tui: {error}")
-    stop = app.run()
+    with stray_output_to_log(app.link.root):
+        stop = app.run()
+    if app.start_failure is not None:
+        # `make run` (and any script) must see that no daemon could be started.
+        sys.exit(f"takeaways-tui: the daemon could not start: {clean(app.start_failure)}")
     if stop:
         print(f"stopping the daemon for {app.link.root}…")
         try:

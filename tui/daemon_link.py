@@ -19,7 +19,7 @@ from takeaways_daemon import lifecycle
 from takeaways_daemon.api_client import DaemonClient
 from takeaways_daemon.errors import TakeawaysError
 from takeaways_daemon.runtime_files import ProjectFiles
-from takeaways_daemon.wire import DaemonStatus, Suggestion, SuggestionEventType
+from takeaways_daemon.wire import DaemonStatus, ProgressView, Suggestion, SuggestionEventType
 
 # Everything that means "the daemon is not there right now" rather than a bug.
 LINK_ERRORS = (TakeawaysError, httpx.HTTPError, OSError, ValueError)
@@ -43,6 +43,19 @@ class DaemonLink:
     @dataclass
     class Starting(Message):
         """No daemon ran, so the TUI is starting one (the model loads in the background)."""
+
+    @dataclass
+    class StartFailed(Message):
+        """The daemon this TUI started exited at start; `reason` is its own error line."""
+
+        reason: str
+        log: Path | None
+
+    @dataclass
+    class ProgressUpdate(Message):
+        """What the daemon's model works on now (sent on the event stream as it changes)."""
+
+        progress: ProgressView
 
     @dataclass
     class Changed(Message):

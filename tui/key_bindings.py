@@ -36,6 +36,8 @@ MAIN: tuple[KeySpec, ...] = (
     KeySpec("open-editor", "o", "Open", "Open the file in $EDITOR at its line"),
     KeySpec("explain-more", "e", "More", "Ask the model to explain further"),
     KeySpec("ask", "i", "Ask", "Ask your own question about it"),
+    KeySpec("scroll-detail", "space", "Scroll", "Page the detail and diff down (wraps)", False),
+    KeySpec("cancel-task", "x", "Cancel", "Cancel the background task in flight", False),
 )
 # Screens and the app itself.
 GLOBAL: tuple[KeySpec, ...] = (
@@ -67,8 +69,9 @@ def check_binding_ids(remapped: dict[str, str]) -> dict[str, str]:
     Traceback (most recent call last):
     ...
     takeaways_daemon.errors.ConfigError: [tui.bindings] has unknown binding id 'acept'; \
-valid ids: accept, ask, back, copy-patch, explain-more, help, history, history-kind, \
-history-outcome, history-search, open-editor, quit, rate-down, rate-up, reject, stats
+valid ids: accept, ask, back, cancel-task, copy-patch, explain-more, help, history, \
+history-kind, history-outcome, history-search, open-editor, quit, rate-down, rate-up, reject, \
+scroll-detail, stats
     """
     unknown = sorted(set(remapped) - BINDING_IDS)
     if unknown:

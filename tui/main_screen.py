@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
@@ -22,12 +23,16 @@ from textual.widgets import Footer, Header, Input
 from textual.worker import get_current_worker
 
 from takeaways_daemon.api_client import ApiError, DaemonClient
-from takeaways_daemon.wire import AnswerChunk, DaemonStatus, Suggestion
+from takeaways_daemon.lifecycle import DaemonStartFailed
+from takeaways_daemon.wire import AnswerChunk, DaemonStatus, ProgressView, Suggestion
 from tui.daemon_link import LINK_ERRORS, DaemonLink
+from tui.detail_body import DetailBody
 from tui.detail_pane import DetailPane
 from tui.display_text import clean, location
 from tui.editor import NoEditor, editor_command
 from tui.key_bindings import MAIN, to_bindings
+from tui.progress_line import ProgressLine
+from tui.start_error import StartErrorPanel
 from tui.status_bar import StatusBar
 from tui.suggestion_list import SuggestionList
 
@@ -47,12 +52,14 @@ class MainScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
+        yield StartErrorPanel(id="start-error")
         with Vertical(id="main"):
             yield SuggestionList(clock=self.app.clock, id="suggestions")
             yield DetailPane(id="detail")
         yield Input(
             id="ask-input", max_length=2000, placeholder="Ask about this suggestion (Enter sends)"
         )
+        yield ProgressLine(id="progress-line")
         yield StatusBar(id="status-bar")
         yield Footer(compact=True)
 
@@ -60,6 +67,8 @@ class MainScreen(Screen[None]):
         self.suggestions = self.query_one(SuggestionList)
         self.detail = self.query_one(DetailPane)
         self.status_bar = self.query_one(StatusBar)
+        self.progress_line = self.query_one(ProgressLine)
+        self.start_error = self.query_one(StartErrorPanel)
         self.query_one("#ask-input").display = False
         self._stream_client: DaemonClient | None = None
         self._ask_client: DaemonClient | None = None
@@ -95,7 +104,13 @@ class MainScreen(Screen[None]):
             try:
                 if may_start and not link.is_running():
                     self.post_message(DaemonLink.Starting())
-                    link.start(cancelled=lambda: worker.is_cancelled)
+                    try:
+                        link.start(cancelled=lambda: worker.is_cancelled)
+                    except DaemonStartFailed as failure:
+                        self.post_message(
+                            DaemonLink.StartFailed(failure.reason or str(failure), failure.log)
+                        )
+                        raise
                 with link.client() as client:
                     self._stream_client = client
                     if worker.is_cancelled:  # close_link ran before the client was published
@@ -106,6 +121,8 @@ class MainScreen(Screen[None]):
                             return
                         if isinstance(event, DaemonStatus):
                             self.post_message(DaemonLink.StatusUpdate(event))
+                        elif isinstance(event, ProgressView):
+                            self.post_message(DaemonLink.ProgressUpdate(event))
                         else:
                             self.post_message(DaemonLink.Changed(event.type, event.suggestion))
                 reason = "the daemon closed the event stream"
@@ -143,11 +160,23 @@ class MainScreen(Screen[None]):
         # Refcounting still frees them when they go; only cyclic garbage would stay.
         gc.freeze()
         self.status_bar.link = "connected"
+        self.start_error.clear_error()
+        self.app.start_failure = None
         if self._outage_notified:
             self.notify("Reconnected to the daemon.", title="takeaways")
             self._outage_notified = False
 
+    def on_daemon_link_start_failed(self, message: DaemonLink.StartFailed) -> None:
+        # Shown until a daemon answers: the panel, not a toast, and the exit code says so too.
+        self.app.start_failure = message.reason
+        self.start_error.show_error(message.reason, message.log)
+        self.status_bar.link = "failed"
+        self.progress_line.progress = None  # no daemon: nothing in progress
+        self._outage_notified = True  # the panel says it; no toast on top
+
     def on_daemon_link_disconnected(self, message: DaemonLink.Disconnected) -> None:
+        if self.app.start_failure is not None:
+            return  # the start-up error panel stays the one message
         self.status_bar.link = "disconnected"
         if not self._outage_notified:
             self._outage_notified = True
@@ -160,10 +189,47 @@ class MainScreen(Screen[None]):
         if message.event == "removed":  # the daemon no longer keeps it: nothing to act on
             self.suggestions.discard(message.suggestion.id)
         else:
-            self.suggestions.upsert(message.suggestion)
+            # A new suggestion is selected: `e` and `a` then act on what just arrived.
+            self.suggestions.upsert(message.suggestion, select=message.event == "added")
 
     def on_daemon_link_status_update(self, message: DaemonLink.StatusUpdate) -> None:
         self.status_bar.status = message.status
+        self.progress_line.progress = message.status.progress
+
+    def on_daemon_link_progress_update(self, message: DaemonLink.ProgressUpdate) -> None:
+        self.progress_line.progress = message.progress
+
+    # The task in flight, and the detail pane's scrolling.
+
+    def action_cancel_task(self) -> None:
+        progress = self.progress_line.progress
+        if progress is None or progress.current is None:
+            self.notify("No task is running.", severity="warning", timeout=3)
+            return
+        self.cancel_task()
+
+    @work(thread=True, group="actions")
+    def cancel_task(self) -> None:
+        """Ask the daemon to cancel the task in flight."""
+        try:
+            with self.app.link.client() as client:
+                result = client.cancel()
+        except (ApiError, *LINK_ERRORS) as error:
+            self.app.call_from_thread(
+                self.notify, clean(error), title="Cancel failed", severity="error", markup=False
+            )
+            return
+        task = result.task
+        said = f"Cancelled {task.kind} {task.path}." if task else "Nothing was running."
+        self.app.call_from_thread(self.notify, clean(said), markup=False, timeout=3)
+
+    def action_scroll_detail(self) -> None:
+        """Page the detail (explanation and diff) down; past the end, back to the top."""
+        body = self.detail.query_one("#detail-body", DetailBody)
+        if body.scroll_y >= body.max_scroll_y:
+            body.scroll_home(animate=False)
+        else:
+            body.scroll_page_down(animate=False)
 
     # Actions on the selected suggestion.
 
@@ -229,7 +295,9 @@ class MainScreen(Screen[None]):
         try:
             command = editor_command(path, item.start_line)
             with self.app.suspend():
-                subprocess.run(command, check=False)
+                # fd 2 goes to a log while the TUI runs (terminal_guard.py); the editor gets the
+                # terminal back for its own messages.
+                subprocess.run(command, check=False, stderr=sys.__stderr__)
         except NoEditor as error:
             self.notify(str(error), severity="warning", markup=False)
         except SuspendNotSupported:

@@ -1,5 +1,9 @@
 """One line at the bottom: is the daemon reachable, which backend and model, the last suggestion's
-latency, the queue depth and the watcher mode."""
+latency, the queue depth and the watcher mode.
+
+At 80 columns a long model name used to push the watcher mode off the line: the model name is
+the part that gives way (cut with an ellipsis), never the mode.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from takeaways_daemon.wire import DaemonStatus
-from tui.display_text import clean
+from tui.display_text import clean, one_line
 
 # How each link state reads, and its style.
 LINK_STATES = {
@@ -16,11 +20,14 @@ LINK_STATES = {
     "starting": ("◌ starting the daemon", "yellow"),
     "connected": ("● connected", "green"),
     "disconnected": ("○ disconnected, retrying", "bold red"),
+    "failed": ("✖ the daemon could not start (see above)", "bold red"),
 }
 
 
-def status_line(link: str, status: DaemonStatus | None) -> Text:
+def status_line(link: str, status: DaemonStatus | None, width: int = 200) -> Text:
     """The status bar's text for a link state and the daemon's last `/status` (None: none yet).
+
+    `width` is the room there is: the model's name is shortened so the rest always fits.
 
     >>> status_line("disconnected", None).plain
     '○ disconnected, retrying'
@@ -30,16 +37,19 @@ def status_line(link: str, status: DaemonStatus | None) -> Text:
     if link != "connected" or status is None:
         return line
     backend = status.backend
+    watcher = status.watcher
+    latency = status.metrics.latency_ms.last
+    tail = f" │ last {latency / 1000:.1f} s" if latency else " │ last –"
+    tail += f" │ queue {watcher.queue_depth} │ {clean(watcher.mode)}"
     if backend.state == "ready":
-        line.append(f" │ {clean(backend.name)} {clean(backend.model)}")
+        room = width - len(line.plain) - len(tail) - len(" │ ") - len(clean(backend.name)) - 1
+        model = one_line(clean(backend.model), max(room, 8))
+        line.append(f" │ {clean(backend.name)} {model}")
     elif backend.state == "down":
         line.append(" │ backend down", style="bold red")
     else:
         line.append(" │ loading the model…", style="yellow")
-    latency = status.metrics.latency_ms.last
-    line.append(f" │ last {latency / 1000:.1f} s" if latency else " │ last –")
-    watcher = status.watcher
-    line.append(f" │ queue {watcher.queue_depth} │ {clean(watcher.mode)}")
+    line.append(tail)
     return line
 
 
@@ -50,4 +60,4 @@ class StatusBar(Static):
     status: reactive[DaemonStatus | None] = reactive(None)
 
     def render(self) -> Text:
-        return status_line(self.link, self.status)
+        return status_line(self.link, self.status, self.size.width or 200)

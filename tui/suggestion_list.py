@@ -98,8 +98,11 @@ class SuggestionList(MeasuredTable):
                 self.add_row(*self._cells(item).values(), key=item.id)
         self._restore_cursor(keep)
 
-    def upsert(self, item: Suggestion) -> None:
-        """Apply one event: add a new row at the top, restyle or move it, or remove it."""
+    def upsert(self, item: Suggestion, *, select: bool = False) -> None:
+        """Apply one event: add a new row at the top, restyle or move it, or remove it.
+
+        `select`: a new row gets the cursor (otherwise the cursor stays where it was).
+        """
         suggestion_id = item.id
         if item.status not in LISTED:
             self.discard(suggestion_id)
@@ -119,7 +122,7 @@ class SuggestionList(MeasuredTable):
         self._rebuilding = True
         self.add_row(*self._cells(item).values(), key=suggestion_id)
         self.sort("age", key=lambda age: age.created_at, reverse=True)
-        self._restore_cursor(keep or suggestion_id)
+        self._restore_cursor(suggestion_id if select else (keep or suggestion_id))
 
     def discard(self, suggestion_id: str) -> None:
         """Remove a suggestion's row if it is listed."""

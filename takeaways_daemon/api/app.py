@@ -9,13 +9,15 @@ from typing import Literal
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
 from takeaways_daemon import __version__
 from takeaways_daemon.api.follow_up_routes import follow_up_router
+from takeaways_daemon.api.generate_routes import generate_router
 from takeaways_daemon.api.guard import ApiGuard
 from takeaways_daemon.api.history_routes import history_router
+from takeaways_daemon.api.progress_routes import progress_router
 from takeaways_daemon.api.validation_errors import validation_error_reply
 from takeaways_daemon.errors import (
     BackendUnavailable,
@@ -25,7 +27,13 @@ from takeaways_daemon.errors import (
 )
 from takeaways_daemon.kinds import SuggestionStatus, TaskKind
 from takeaways_daemon.service import DaemonService, UnknownSuggestion
-from takeaways_daemon.wire import DaemonStatus, GenerateResult, Health, Suggestion
+from takeaways_daemon.wire import (
+    DaemonStatus,
+    Health,
+    ProgressView,
+    Suggestion,
+    SuggestionEvent,
+)
 
 
 class Rating(BaseModel):
@@ -34,18 +42,15 @@ class Rating(BaseModel):
     rating: Literal[1, -1]
 
 
-class GenerateBody(BaseModel):
-    """Prompt in, code out."""
-
-    prompt: str = Field(min_length=1, max_length=20_000)
-    max_tokens: int | None = Field(None, ge=1, le=4096)
-
-
 def _error_reply(status_code: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def reply(_: Request, error: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(error)}, status_code=status_code)
 
     return reply
+
+
+def _progress_event(view: ProgressView) -> dict[str, str]:
+    return {"event": "progress", "data": view.model_dump_json()}
 
 
 def create_app(
@@ -68,6 +73,8 @@ def create_app(
 
     app.include_router(follow_up_router(service))
     app.include_router(history_router(service))
+    app.include_router(progress_router(service))
+    app.include_router(generate_router(service))
 
     @app.get("/health")
     async def health() -> Health:
@@ -108,24 +115,37 @@ def create_app(
     async def rate(suggestion_id: str, body: Rating) -> Suggestion:
         return service.rate(suggestion_id, body.rating)
 
-    @app.post("/generate")
-    async def generate(body: GenerateBody) -> GenerateResult:
-        return await service.generate(body.prompt, body.max_tokens)
-
     @app.get("/events")
     async def events(request: Request) -> EventSourceResponse:
         queue = service.store.subscribe()
 
         async def stream() -> AsyncIterator[dict[str, str]]:
+            # Progress shares the stream: a change wakes the sender, which sends the latest
+            # view (a burst of changes is sent once, never queued behind a slow reader).
+            progress_changed = asyncio.Event()
+            stop_progress = service.progress.changed.subscribe(lambda _: progress_changed.set())
+            next_event: asyncio.Future[SuggestionEvent] | None = None
             try:
                 yield {"event": "hello", "data": service.status().model_dump_json()}
+                next_event = asyncio.ensure_future(queue.get())
                 while not await request.is_disconnected():
-                    try:
-                        event = await asyncio.wait_for(queue.get(), timeout=15)
-                    except TimeoutError:
-                        continue  # sse-starlette sends its own keep-alive pings
-                    yield {"event": event.type, "data": event.suggestion.model_dump_json()}
+                    progress_wait = asyncio.ensure_future(progress_changed.wait())
+                    await asyncio.wait(
+                        {next_event, progress_wait}, timeout=15,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )  # fmt: skip
+                    progress_wait.cancel()
+                    if progress_changed.is_set():
+                        progress_changed.clear()
+                        yield _progress_event(service.progress_view())
+                    if next_event.done():
+                        event = next_event.result()
+                        next_event = asyncio.ensure_future(queue.get())
+                        yield {"event": event.type, "data": event.suggestion.model_dump_json()}
             finally:
+                if next_event is not None:
+                    next_event.cancel()
+                stop_progress()
                 service.store.unsubscribe(queue)
 
         return EventSourceResponse(stream(), ping=10)

@@ -36,10 +36,13 @@ def follow_up_router(service: DaemonService) -> APIRouter:
 
         async def lines() -> AsyncIterator[str]:
             try:
-                async for text in follow_up.stream(service.supervisor, service.settings.sampling):
-                    if await request.is_disconnected():
-                        return  # closing the generator stops the model at its next token
-                    yield AnswerChunk(text=text).model_dump_json() + "\n"
+                # Interactive: served before the background tasks waiting for the model.
+                async with service.supervisor.gate.turn(interactive=True):
+                    stream = follow_up.stream(service.supervisor, service.settings.sampling)
+                    async for text in stream:
+                        if await request.is_disconnected():
+                            return  # closing the generator stops the model at its next token
+                        yield AnswerChunk(text=text).model_dump_json() + "\n"
             except (BackendUnavailable, PromptTooLong) as error:
                 yield AnswerDone(**follow_up.summary(error)).model_dump_json() + "\n"
                 return

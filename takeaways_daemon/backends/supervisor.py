@@ -3,7 +3,11 @@
 Order: the names in `backend.prefer`, first ready wins. The default (`["ollama", "embedded"]`):
 Ollama if it runs and has the model, else embedded (which itself prefers the built takeaways GGUF
 over the packaged base). A failure marks the backend down with a reason that `takeaways status`
-shows; a periodic re-check brings it back.
+shows; a periodic re-check brings it back. The log records each change of state once (not every
+re-check: "Ollama is not reachable" every 15 s buried everything else).
+
+Every use of the model takes a turn at the `ModelGate`: interactive requests (ask, explain
+more, generate) before background tasks.
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from takeaways_daemon.backends.base import Backend, Generation, GenerationRequest
+from takeaways_daemon.backends.model_gate import ModelGate
 from takeaways_daemon.backends.registry import BackendRegistry, default_registry
 from takeaways_daemon.errors import BackendUnavailable
 from takeaways_daemon.settings import Settings
@@ -51,6 +57,9 @@ class BackendSupervisor:
         self._recheck_task: asyncio.Task[None] | None = None
         # One instance per backend name: a loaded embedded model is reused, never reloaded.
         self._instances: dict[str, Backend] = {}
+        self.gate = ModelGate()
+        """Turns at the model: interactive requests first."""
+        self._logged: tuple[str, str | None, str] | None = None
 
     @property
     def backend(self) -> Backend | None:
@@ -68,6 +77,13 @@ class BackendSupervisor:
             reason=reason,
             details=active.describe() if active else {},
         )
+        # Once per change of state, backend or reason: a re-check that finds the same is quiet.
+        logged = (state, self.status.backend, reason)
+        if logged != self._logged:
+            self._logged = logged
+            level = logging.WARNING if state == "down" else logging.INFO
+            log.log(level, "backend %s (%s) %s; %s", self.status.backend, self.status.model,
+                    state, reason)  # fmt: skip
 
     def _candidates(self) -> list[str]:
         return list(self.settings.backend.prefer)
@@ -88,7 +104,6 @@ class BackendSupervisor:
                     continue
                 reason = "; ".join(skipped) if skipped else "first choice"
                 self._set("ready", reason, candidate)
-                log.info("backend %s (%s) ready; %s", candidate.name, candidate.model, reason)
                 return candidate
             self._set("down", "; ".join(skipped))
             raise BackendUnavailable("no backend is available: " + "; ".join(skipped))
@@ -109,16 +124,39 @@ class BackendSupervisor:
                 with contextlib.suppress(BackendUnavailable):
                     await self.select()
 
-    async def generate(self, request: GenerationRequest) -> Generation:
-        """Answer with the active backend; a failure marks it down and is re-raised."""
+    async def _ready_backend(self) -> Backend:
         backend = self._backend
         if backend is None or self.status.state == "down":
             backend = await self.select()
-        try:
-            return await backend.generate(request)
-        except BackendUnavailable as error:
-            self._set("down", str(error))
-            raise
+        return backend
+
+    async def generate(
+        self, request: GenerationRequest, *, interactive: bool = False
+    ) -> Generation:
+        """Answer with the active backend at its turn; a failure marks it down and is re-raised.
+
+        Background work (the engine's candidates) waits while any interactive request waits.
+        """
+        async with self.gate.turn(interactive=interactive):
+            backend = await self._ready_backend()
+            try:
+                return await backend.generate(request)
+            except BackendUnavailable as error:
+                self._set("down", str(error))
+                raise
+
+    async def stream(
+        self, request: GenerationRequest, *, interactive: bool = True
+    ) -> AsyncIterator[str]:
+        """The answer in chunks as the backend writes them, holding the model meanwhile."""
+        async with self.gate.turn(interactive=interactive):
+            backend = await self._ready_backend()
+            try:
+                async for chunk in backend.stream(request):
+                    yield chunk
+            except BackendUnavailable as error:
+                self._set("down", str(error))
+                raise
 
     async def close(self) -> None:
         """Stop re-checking and release the backend."""

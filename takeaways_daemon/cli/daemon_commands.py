@@ -9,13 +9,7 @@ from pathlib import Path
 import click
 
 from takeaways_daemon.cli.model_option import MODEL_OPTION, model_environment, model_overrides
-
-PATH_ARGUMENT = click.argument(
-    "path",
-    required=False,
-    default=".",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-)
+from takeaways_daemon.cli.project_path import PATH_ARGUMENT
 
 
 @click.command()
@@ -58,17 +52,33 @@ def stop(path: Path, timeout: float) -> None:
 @PATH_ARGUMENT
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(path: Path, as_json: bool) -> None:
-    """Show the daemon's address, token file, backend and model, watcher mode and queue depth."""
+    """Show the daemon's address, backend and model, what it works on now, and its queue."""
     from takeaways_daemon.api_client import DaemonClient
     from takeaways_daemon.cli.printing import status_text
 
     with DaemonClient.for_project(path, timeout=5) as client:
         record = asdict(client.record)
-        current = client.status().model_dump(mode="json")
+        current = client.status()
     if as_json:
-        click.echo(json.dumps({"daemon": record, **current}, indent=2))
+        click.echo(json.dumps({"daemon": record, **current.model_dump(mode="json")}, indent=2))
     else:
         click.echo(status_text(record, current))
+
+
+@click.command()
+@PATH_ARGUMENT
+def cancel(path: Path) -> None:
+    """Cancel the task the daemon for PATH is working on (the TUI's cancel key)."""
+    from takeaways_daemon.api_client import DaemonClient
+    from takeaways_daemon.sanitize import strip_control
+
+    with DaemonClient.for_project(path, timeout=5) as client:
+        result = client.cancel()
+    if result.task is None:
+        click.echo("nothing to cancel: the daemon is idle")
+    else:
+        task = result.task
+        click.echo(strip_control(f"cancelled {task.kind} {task.path}"))
 
 
 @click.command()
@@ -143,4 +153,4 @@ def serve(path: Path) -> None:
     asyncio.run(run_daemon(files.root, load_settings()))
 
 
-COMMANDS = [start, stop, status, watch, serve]
+COMMANDS = [start, stop, status, cancel, watch, serve]

@@ -163,23 +163,22 @@ def show(suggestion_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def stats(as_json: bool) -> None:
     """Counts by kind and outcome, acceptance rate, ratings and latency."""
+    from takeaways_daemon.cli.printing import stats_text
     from takeaways_daemon.history.stats import history_stats
+    from takeaways_daemon.wire import HistoryStats
 
     with _open_store() as store:
         numbers = history_stats(store)
     if as_json:
         click.echo(json.dumps(numbers, indent=2))
         return
-    for name, value in numbers.items():
-        click.echo(f"{name:<16} {value}")
+    click.echo(stats_text(HistoryStats.model_validate(numbers)))
 
 
 @history.command()
 @click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
 @filter_options
-def export(
-    destination: Path, kind: str | None, outcome: str | None, project: Path | None
-) -> None:
+def export(destination: Path, kind: str | None, outcome: str | None, project: Path | None) -> None:
     """Write rows, decrypted, as JSON lines to a new file (0600; never overwrites; audited)."""
     from takeaways_daemon.history.maintenance import export_jsonl
 

@@ -39,23 +39,23 @@ def scan(
     import asyncio
 
     from takeaways_daemon.cli.printing import suggestion_text
+    from takeaways_daemon.cli.scan_progress import ScanProgress
     from takeaways_daemon.scanner import scan_path
     from takeaways_daemon.settings import load_settings
 
     settings = load_settings(**model_overrides(model))
-    progress = (
-        None if as_json else (lambda message: click.echo(click.style(message, dim=True), err=True))
-    )
+    # Progress and the reasons for finding nothing go to stderr: stdout stays the result.
+    report = ScanProgress(lambda line: click.echo(click.style(line, dim=True), err=True))
     wanted = list(cast("tuple[TaskKind, ...]", kinds))  # click checked them against the choices
     found = asyncio.run(
-        scan_path(path, settings, kinds=wanted or None, max_tasks=max_tasks, progress=progress)
+        scan_path(path, settings, kinds=wanted or None, max_tasks=max_tasks, tracker=report.tracker)
     )
     if as_json:
         click.echo(json.dumps({"suggestions": [item.scan_view() for item in found]}, indent=2))
         return
     for item in found:
         click.echo(suggestion_text(item.model_dump()))
-    click.echo(f"{len(found)} suggestion(s)", err=True)
+    click.echo(report.summary(len(found)), err=True)
 
 
 COMMANDS = [scan]

@@ -8,6 +8,8 @@ only the model is replaced, which makes engine tests take milliseconds instead o
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -39,6 +41,14 @@ class ScriptedOptions(BaseModel):
     """When set, `ensure_ready` fails with this reason."""
     chunk_chars: int = Field(7, ge=1)
     """Answers stream in pieces of this many characters, as a real model's would."""
+    reply: str = ""
+    """When set, the answer to every request nothing was queued for: how a daemon in another
+    process (started by the TUI under test) is scripted, where `enqueue` cannot reach."""
+    reply_delay_s: float = Field(0.0, ge=0)
+    """How long each `reply` takes: a slow model, deterministically."""
+    journal: str = ""
+    """When set, a file that gets one JSON line per request: when it started and ended, and
+    the first line of its instruction (so a test can tell a follow-up from a task)."""
 
 
 class ScriptedBackend(Backend):
@@ -72,17 +82,32 @@ class ScriptedBackend(Backend):
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         """The next queued answer, in chunks, after its delay."""
         self.requests.append(request)
-        if not self._script:
+        started = time.time()
+        if self._script:
+            answer = self._script.popleft()
+        elif self.options.reply:
+            answer = ScriptedAnswer(self.options.reply, self.options.reply_delay_s)
+        else:
             # Not a BackendUnavailable: the engine would count it and carry on, hiding the bug.
             raise LookupError(f"request {len(self.requests)} came, but no answer was queued")
-        answer = self._script.popleft()
-        if answer.delay_s:
-            await asyncio.sleep(answer.delay_s)
-        if answer.error is not None:
-            raise answer.error
-        size = self.options.chunk_chars
-        for start in range(0, len(answer.text), size):
-            yield answer.text[start : start + size]
+        try:
+            if answer.delay_s:
+                await asyncio.sleep(answer.delay_s)
+            if answer.error is not None:
+                raise answer.error
+            size = self.options.chunk_chars
+            for start in range(0, len(answer.text), size):
+                yield answer.text[start : start + size]
+        finally:
+            self._write_journal(request, started)
+
+    def _write_journal(self, request: GenerationRequest, started: float) -> None:
+        if not self.options.journal:
+            return
+        instruction = request.prompt.rsplit("### Instruction:", 1)[-1].strip().split("\n", 1)[0]
+        entry = {"start": started, "end": time.time(), "instruction": instruction[:120]}
+        with open(self.options.journal, "a", encoding="utf-8") as journal:
+            journal.write(json.dumps(entry) + "\n")
 
     async def close(self) -> None:
         """Remember that the daemon released it."""
