@@ -55,10 +55,11 @@ def docstring_problem(text: str, code: str) -> str | None:
     True
     """
     try:
-        ast.parse(text, mode="eval")
+        expression = ast.parse(text, mode="eval").body
     except SyntaxError:
-        pass
-    else:
+        expression = None
+    # A lone name ("Hidden") is a word, not code; anything else that parses is code.
+    if expression is not None and not isinstance(expression, ast.Name):
         return "it is code, not a description"
     if len(text.split()) < 2:
         return "it is a single word"
