@@ -27,6 +27,8 @@ from takeaways_daemon.patches import apply_to_file
 from takeaways_daemon.sanitize import strip_control
 from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
+from takeaways_daemon.telemetry.daemon_stats import sample_memory_forever
+from takeaways_daemon.telemetry.memory import MemorySampler
 from takeaways_daemon.watcher import ProjectWatcher
 from takeaways_daemon.wire import (
     BackendView,
@@ -52,6 +54,7 @@ class DaemonService:
         self.settings = settings
         self.started_at = time.time()
         self.metrics = Metrics()
+        self.memory = MemorySampler()
         self.history: HistoryStore | None = None
         self.recorder: HistoryRecorder | None = None
         self.journal: ApplyJournal | None = None
@@ -83,6 +86,7 @@ class DaemonService:
         await self.watcher.start()
         self._tasks.append(asyncio.create_task(self.supervisor.start()))
         self._tasks.append(asyncio.create_task(self.engine.run(self.watcher)))
+        self._tasks.append(asyncio.create_task(sample_memory_forever(self)))
 
     async def stop(self) -> None:
         """Stop cleanly: no new work, in-flight work cancelled, model released."""
@@ -163,6 +167,8 @@ class DaemonService:
             **({"max_tokens": max_tokens} if max_tokens else {}),
         )
         generation = await self.supervisor.generate(request)
+        self.metrics.record_generation(generation.total_s)
+        self.metrics.instruments.generate.observe(generation.total_s)
         text = strip_control(generation.text)
         fenced = text.split("```", 2)
         code = fenced[1].split("\n", 1)[1] if len(fenced) == 3 and "\n" in fenced[1] else text
