@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 BROKEN = "def greet(name)\n    print('hi', name)\n"
 GOOD = render_answer(
-    "Add the missing colon", "The def line lacked its colon.", "def greet(name):\n    print('hi', name)"
+    "Add the missing colon",
+    "The def line lacked its colon.",
+    "def greet(name):\n    print('hi', name)",
 )
 
 
@@ -107,7 +109,10 @@ class TestMetricsEndpoint:
         parsed = families(response.text)
         fix = {"kind": "fix", "model": "scripted"}
         assert sample(parsed, "takeaways_suggestions", "takeaways_suggestions_total", **fix) == 1
-        assert sample(parsed, "takeaways_outcomes", "takeaways_outcomes_total", outcome="accepted") == 1
+        assert (
+            sample(parsed, "takeaways_outcomes", "takeaways_outcomes_total", outcome="accepted")
+            == 1
+        )
         assert sample(parsed, "takeaways_ratings", "takeaways_ratings_total", rating="up") == 1
         assert sample(parsed, "takeaways_events", "takeaways_events_total", event="malformed") == 1
         # Every stage the daemon runs today was timed once; the scripted model's 0.2 s delay
@@ -195,8 +200,16 @@ class TestStats:
         rows = [
             OutcomeRow("a", now - 2 * 86400, "fix", "v1", "accepted", 1, 900.0),
             OutcomeRow("b", now - 7200, "fix", "v2", "rejected", -1, 1100.0, verified),
-            OutcomeRow("c", now - 60, "fix", "v2", "accepted", 1, 500.0,
-                       SuggestionTelemetry(verified=False)),  # fmt: skip
+            OutcomeRow(
+                "c",
+                now - 60,
+                "fix",
+                "v2",
+                "accepted",
+                1,
+                500.0,
+                SuggestionTelemetry(verified=False),
+            ),  # fmt: skip
         ]
         hour, day, everything = windows(rows, now)
         assert (hour.suggestions, day.suggestions, everything.suggestions) == (1, 2, 3)
