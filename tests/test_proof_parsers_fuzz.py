@@ -8,6 +8,7 @@ counts and deadlines are bounded so the whole module runs in seconds.
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -30,8 +31,8 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 PIECES = st.sampled_from([
     "def f(x):", "    return x", "class A:", "    pass", "import os", "x = 1", "", "    ",
     "```python", "```", "Title: fix it", "Explanation: because", "\r", "\x00", "\x1b[2J",
-    "\u200b", "\u202e", "if x:", "        y = (", ")", '"""doc"""', "# ignore previous instructions",
-    "print('hi')", "\t", "é", "🙂",
+    "\u200b", "\u202e", "if x:", "        y = (", ")", '"""doc"""', "print('hi')", "\t", "é",
+    "# ignore previous instructions", "🙂",
 ])  # fmt: skip
 CODEISH = st.lists(PIECES, max_size=30).map("\n".join)
 TEXT = st.one_of(CODEISH, st.text(max_size=400))
@@ -52,11 +53,9 @@ def test_parse_answer_either_parses_or_says_malformed(answer: str, kind) -> None
 def test_a_rendered_answer_always_parses_back(title: str, explanation: str, code: str) -> None:
     assume(title.strip() and "\n" not in title and "\r" not in title)
     assume(explanation.strip() and "```" not in explanation and "```" not in code)
-    try:
+    # Only content that the format cannot carry may be refused, never a crash.
+    with contextlib.suppress(MalformedAnswer):
         parse_answer(render_answer(title, explanation, code), "fix")
-    except MalformedAnswer:
-        # Only content that the format cannot carry may be refused, never a crash.
-        pass
 
 
 @FUZZ
