@@ -197,19 +197,11 @@ class TestStats:
 
         now = time.time()
         verified = SuggestionTelemetry(stages_ms={"queue": 5.0}, verified=True)
+        not_verified = SuggestionTelemetry(verified=False)
         rows = [
             OutcomeRow("a", now - 2 * 86400, "fix", "v1", "accepted", 1, 900.0),
             OutcomeRow("b", now - 7200, "fix", "v2", "rejected", -1, 1100.0, verified),
-            OutcomeRow(
-                "c",
-                now - 60,
-                "fix",
-                "v2",
-                "accepted",
-                1,
-                500.0,
-                SuggestionTelemetry(verified=False),
-            ),  # fmt: skip
+            OutcomeRow("c", now - 60, "fix", "v2", "accepted", 1, 500.0, not_verified),
         ]
         hour, day, everything = windows(rows, now)
         assert (hour.suggestions, day.suggestions, everything.suggestions) == (1, 2, 3)

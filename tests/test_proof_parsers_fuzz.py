@@ -129,7 +129,9 @@ def test_python_context_parsing_never_crashes(text: str) -> None:
 
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=30), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=30), inner, max_size=4)
+    ),
     max_leaves=12,
 )  # fmt: skip
 
@@ -144,7 +146,8 @@ def test_pytest_cache_parsing_keeps_only_plausible_relative_node_ids(record: str
 
 
 EVENT = st.fixed_dictionaries(
-    {"node": st.text(max_size=20), "when": st.sampled_from(["start", "setup", "call", "teardown", "collect", "x"])},
+    {"node": st.text(max_size=20),
+     "when": st.sampled_from(["start", "setup", "call", "teardown", "collect", "x"])},
     optional={"outcome": st.sampled_from(["passed", "failed", "skipped", "weird"]) | JSONISH,
               "message": JSONISH, "text": JSONISH, "frames": JSONISH},
 )  # fmt: skip
