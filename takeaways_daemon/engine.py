@@ -108,7 +108,9 @@ class SuggestionEngine:
                 continue
             suggestion.telemetry = clock.telemetry()
             answer_text = f"{suggestion.title}\n{suggestion.explanation}\n{suggestion.replacement}"
-            suggestion.injection_signs = injection_signs(request.prompt, answer_text)
+            # The whole file, not just the prompt's window: a file that tries anywhere is suspect.
+            read = f"{task.file_text}\n{request.prompt}"
+            suggestion.injection_signs = injection_signs(read, answer_text)
             kept = SuggestionKept(suggestion, context=task.shown_code, prompt=request.prompt)
             self.kept.publish(kept)
             return suggestion
