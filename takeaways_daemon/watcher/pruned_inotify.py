@@ -11,12 +11,16 @@ plain observer is used (everything still works, only the pruning is lost).
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from watchdog.observers.api import BaseObserver
 
+logger = logging.getLogger(__name__)
+_LIMITS = frozenset({errno.ENOSPC, errno.EMFILE})
 SkipDir = Callable[[str], bool]
 """Whether a folder (absolute path) is ignored."""
 
@@ -51,6 +55,25 @@ if PRUNING:
     @dataclass
     class _PrunedWatchGroup(InotifyWatchGroup):
         skip_dir: SkipDir = field(default=lambda _: False)
+
+        def _add_callback(self, path: bytes) -> None:
+            # watchdog drops any error below the root, so hitting the kernel's watch limit left
+            # part of the tree silently unwatched. At start it must fail (the caller falls back
+            # to polling); later, a folder that cannot be watched is at least reported.
+            try:
+                wd = self._inotify_fd.add_callback(path, self.event_mask, self._callback, self._id)
+            except OSError as error:
+                if path == self.path or (error.errno in _LIMITS and not self._is_active):
+                    raise
+                if error.errno in _LIMITS:
+                    logger.warning(
+                        "inotify's limit is reached: %s is not watched (raise "
+                        "fs.inotify.max_user_watches, or set watcher.force_polling)",
+                        os.fsdecode(path),
+                    )
+                return
+            self._active_callbacks_by_path[path] = wd
+            self._active_callbacks_by_watch[wd] = path
 
         def _skipped(self, path: bytes) -> bool:
             return path != self.path and self.skip_dir(os.fsdecode(path))
