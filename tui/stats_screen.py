@@ -101,11 +101,11 @@ class StatsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
         with VerticalScroll(id="stats"):
+            yield Static(Text("Loading…", style="dim"), id="stats-history")
+            yield Static(id="stats-session")
             yield Static(id="stats-latency-title")
             yield Sparkline([], id="stats-latency")
             yield Static(id="stats-report")
-            yield Static(Text("Loading…", style="dim"), id="stats-history")
-            yield Static(id="stats-session")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
