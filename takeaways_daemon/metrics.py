@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from takeaways_daemon.suggestion_events import (
     StoreEvent,
@@ -17,11 +18,20 @@ from takeaways_daemon.suggestion_events import (
     SuggestionChanged,
     SuggestionRemoved,
 )
-from takeaways_daemon.telemetry.instruments import Instruments
 from takeaways_daemon.wire import LatencyView, MetricsView, Suggestion
+
+if TYPE_CHECKING:
+    from takeaways_daemon.telemetry.instruments import Instruments
 
 # The counter a suggestion's new status adds to (the names `status` and the TUI's stats read).
 _STATUS_COUNTERS = {"accepted": "accepted", "rejected": "rejected_by_user", "stale": "went_stale"}
+
+
+def _instruments() -> Instruments:
+    # Imported when a daemon builds its metrics, not when the CLI starts (`--help` stays instant).
+    from takeaways_daemon.telemetry.instruments import Instruments
+
+    return Instruments()
 
 
 def percentile(samples: list[float], fraction: float) -> float | None:
@@ -45,7 +55,7 @@ class Metrics:
     save_to_suggestion_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
     generation_ms: deque[float] = field(default_factory=lambda: deque(maxlen=1000))
     last_latency_ms: float | None = None
-    instruments: Instruments = field(default_factory=Instruments)
+    instruments: Instruments = field(default_factory=_instruments)
 
     def count(self, name: str, amount: int = 1) -> None:
         """Add to a named counter (suggestions, malformed, rejected, backend_errors, …)."""
