@@ -30,6 +30,7 @@ from takeaways_daemon.wire import (
     HistoryPage,
     HistoryStats,
     ProgressView,
+    StatsReport,
     StreamEvent,
     Suggestion,
     SuggestionEvent,
@@ -166,6 +167,14 @@ class DaemonClient:
     def history_stats(self) -> HistoryStats:
         """Counts by kind and outcome, acceptance rate, ratings and latency percentiles."""
         return self._model(HistoryStats, "GET", "/history/stats")
+
+    def stats(self) -> StatsReport:
+        """Last hour, day and all time: latency by stage, accuracy per kind and model, memory."""
+        return self._model(StatsReport, "GET", "/stats")
+
+    def metrics_text(self) -> str:
+        """`GET /metrics`: the Prometheus text format."""
+        return self._call("GET", "/metrics").decode()
 
     def generate(self, prompt: str, max_tokens: int | None = None) -> GenerateResult:
         """Prompt in, code out."""

@@ -24,6 +24,7 @@ from takeaways_daemon.errors import (
     PatchRejected,
     PromptTooLong,
 )
+from takeaways_daemon.injection_markers import injection_signs
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.patches import read_source, sha256_text
@@ -34,6 +35,7 @@ from takeaways_daemon.suggestion_events import Listeners, SuggestionKept
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
 from takeaways_daemon.task_decoding import task_request
 from takeaways_daemon.tasks import Task
+from takeaways_daemon.telemetry.stage_clock import StageClock
 from takeaways_daemon.watcher import FileChange
 
 log = logging.getLogger(__name__)
@@ -81,35 +83,46 @@ class SuggestionEngine:
             task.cancel()
             self.metrics.count("cancelled")
 
-    async def suggest(self, task: Task) -> Suggestion | None:
+    async def suggest(self, task: Task, clock: StageClock | None = None) -> Suggestion | None:
         """Ask the model until one answer passes every check, at most `candidates` times."""
         with self.progress.working_on(task, self.settings.sampling.candidates) as work:
-            return await self._first_good_candidate(task, work)
+            return await self._first_good_candidate(task, work, clock or StageClock())
 
-    async def _first_good_candidate(self, task: Task, work: TaskWork) -> Suggestion | None:
+    async def _first_good_candidate(
+        self, task: Task, work: TaskWork, clock: StageClock
+    ) -> Suggestion | None:
         sampling = self.settings.sampling
         few_shot = self._few_shot()
         for attempt in range(sampling.candidates):
             work.next_candidate(attempt + 1)
-            request = task_request(task, sampling, few_shot=few_shot, attempt=attempt)
+            with clock.stage("prompt"):
+                request = task_request(task, sampling, few_shot=few_shot, attempt=attempt)
             generation = await self.supervisor.generate(request)
-            self.metrics.generation_ms.append(generation.total_s * 1000)
+            self.metrics.record_generation(generation.total_s)
+            clock.add_generation(generation)
             try:
-                answer = prompt_format.parse_answer(generation.text, task.kind)
+                with clock.stage("parse"):
+                    answer = prompt_format.parse_answer(generation.text, task.kind)
             except MalformedAnswer as error:
                 self.metrics.count("malformed")
                 log.info("%s %s: malformed answer (%s)", task.kind, task.path, error)
                 work.discard(f"malformed answer ({error})")
                 continue
             try:
-                suggestion = build_suggestion(
-                    task, answer, backend=generation.backend, model=generation.model
-                )
+                with clock.stage("parse"):
+                    suggestion = build_suggestion(
+                        task, answer, backend=generation.backend, model=generation.model
+                    )
             except PatchRejected as error:
                 self.metrics.count("rejected")
                 log.info("%s %s: patch rejected (%s)", task.kind, task.path, error)
                 work.discard(str(error))
                 continue
+            suggestion.telemetry = clock.telemetry()
+            answer_text = f"{suggestion.title}\n{suggestion.explanation}\n{suggestion.replacement}"
+            # The whole file, not just the prompt's window: a file that tries anywhere is suspect.
+            read = f"{task.file_text}\n{request.prompt}"
+            suggestion.injection_signs = injection_signs(read, answer_text)
             work.kept()
             kept = SuggestionKept(suggestion, context=task.shown_code, prompt=request.prompt)
             self.kept.publish(kept)
@@ -122,13 +135,17 @@ class SuggestionEngine:
         except (OSError, UnicodeDecodeError):
             return False
 
-    async def process(self, relative: str, tasks: Iterable[Task], saved_at: float) -> None:
+    async def process(
+        self, relative: str, tasks: Iterable[Task], saved_at: float, settled_at: float | None = None
+    ) -> None:
         """Run each task, keeping the suggestions that pass and still match the file."""
         planned = list(tasks)
         for number, task in enumerate(planned, 1):
             self.progress.tasks_left = len(planned) - number
+            clock = StageClock()  # queue: from the change settling until its task starts
+            clock.add("queue", (time.monotonic() - (settled_at or time.monotonic())) * 1000)
             try:
-                suggestion = await self.suggest(task)
+                suggestion = await self.suggest(task, clock)
             except BackendUnavailable as error:
                 self.metrics.count("backend_errors")
                 log.warning("model unavailable for %s: %s", relative, error)
@@ -178,7 +195,9 @@ class SuggestionEngine:
             tasks = self.plan(change.relative, change.text)
             if not tasks:
                 continue
-            work = asyncio.create_task(self.process(change.relative, tasks, saved_at))
+            work = asyncio.create_task(
+                self.process(change.relative, tasks, saved_at, change.settled_at)
+            )
             self._inflight[change.relative] = work
             try:
                 with contextlib.suppress(asyncio.CancelledError):

@@ -11,6 +11,7 @@ the text it expects there, so it only applies to the file it was made for.
 from __future__ import annotations
 
 import difflib
+import glob
 import hashlib
 import os
 import re
@@ -229,11 +230,15 @@ def resolve_inside(root: Path, relative: str) -> Path:
     return target
 
 
+TEMP_SUFFIX = ".takeaways"
+"""Ends the name of the temp file `write_atomically` writes beside its target."""
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Replace a file's text in one step (temp file + rename), keeping its permissions."""
     mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
     handle, temp_name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".takeaways", dir=path.parent
+        prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent
     )
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as temp:
@@ -245,6 +250,19 @@ def write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
+
+
+def remove_leftover_temp_files(path: Path) -> int:
+    """Delete the temp files a killed `write_atomically` left beside `path`; returns how many.
+
+    Only regular files named as it names them (`.NAME.<random>.takeaways`) are removed.
+    """
+    removed = 0
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
+        if leftover.is_file() and not leftover.is_symlink():
+            leftover.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def apply_to_file(

@@ -30,6 +30,8 @@ from takeaways_daemon.progress import ProgressTracker
 from takeaways_daemon.sanitize import strip_control
 from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
+from takeaways_daemon.telemetry.daemon_stats import sample_memory_forever
+from takeaways_daemon.telemetry.memory import MemorySampler
 from takeaways_daemon.watcher import ProjectWatcher
 from takeaways_daemon.wire import (
     BackendView,
@@ -57,6 +59,7 @@ class DaemonService:
         self.settings = settings
         self.started_at = time.time()
         self.metrics = Metrics()
+        self.memory = MemorySampler()
         self.history: HistoryStore | None = None
         self.recorder: HistoryRecorder | None = None
         self.journal: ApplyJournal | None = None
@@ -98,6 +101,7 @@ class DaemonService:
         self._tasks.append(asyncio.create_task(self.supervisor.start()))
         self._tasks.append(asyncio.create_task(self.engine.run(self.watcher)))
         self._tasks.append(asyncio.create_task(self.learning.run()))
+        self._tasks.append(asyncio.create_task(sample_memory_forever(self)))
 
     async def stop(self) -> None:
         """Stop cleanly: no new work, in-flight work cancelled, model released."""
@@ -177,8 +181,11 @@ class DaemonService:
             **({"max_tokens": max_tokens} if max_tokens else {}),
         )
 
-    @staticmethod
-    def _generate_result(text: str, backend: str, model: str, seconds: float) -> GenerateResult:
+    def _generate_result(
+        self, text: str, backend: str, model: str, seconds: float
+    ) -> GenerateResult:
+        self.metrics.record_generation(seconds)
+        self.metrics.instruments.generate.observe(seconds)
         text = strip_control(text)
         fenced = text.split("```", 2)
         code = fenced[1].split("\n", 1)[1] if len(fenced) == 3 and "\n" in fenced[1] else text

@@ -22,6 +22,23 @@ def new_suggestion_id() -> str:
     return secrets.token_hex(4)
 
 
+STAGES = ("queue", "prompt", "prefill", "generation", "verification", "parse")
+"""Where a suggestion's time went, in order: waiting for the engine, building the prompt, the
+model reading it (to its first token), the model writing, checking the answer in the sandbox,
+and parsing and checking the answer."""
+
+
+class SuggestionTelemetry(BaseModel):
+    """How one suggestion was made: time per stage (ms, summed over best-of-n attempts), tokens,
+    attempts, and whether the sandbox verified it (None: not verified either way)."""
+
+    stages_ms: dict[str, float] = Field(default_factory=dict)
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    attempts: int = 1
+    verified: bool | None = None
+
+
 class Suggestion(BaseModel):
     """One checked suggestion. `replacement` replaces lines `start_line..end_line` (1-based)."""
 
@@ -45,6 +62,10 @@ class Suggestion(BaseModel):
     created_at: float = Field(default_factory=time.time)
     status: SuggestionStatus = "open"
     rating: int | None = None
+    telemetry: SuggestionTelemetry | None = None
+    injection_signs: list[str] = Field(default_factory=list)
+    """Signs that the code the model read tries to steer it (`injection_markers.py`); such a
+    suggestion is marked in the TUI and never becomes training data."""
 
     def patch(self) -> LinePatch:
         """The suggestion's edit as a `LinePatch`."""
@@ -300,3 +321,68 @@ class HistoryStats(BaseModel):
     acceptance_rate: float | None = None
     ratings: RatingCounts = Field(default_factory=RatingCounts)
     latency_ms: HistoryLatency = Field(default_factory=HistoryLatency)
+
+
+class StageLatency(BaseModel):
+    """Mean and p95 (ms) of one stage over a window's suggestions."""
+
+    mean: float | None = None
+    p95: float | None = None
+
+
+class AccuracyRow(BaseModel):
+    """How one task kind did with one model version over a window."""
+
+    kind: str
+    model: str
+    suggestions: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    acceptance_rate: float | None = None
+    """Accepted / (accepted + rejected); None before any decision."""
+    rated: int = 0
+    mean_rating: float | None = None
+    """Mean of the 👍 (+1) and 👎 (-1) given; None before any rating."""
+    verified: int = 0
+    verified_fix_rate: float | None = None
+    """Fixes the sandbox verified / fixes whose verification is known; None when none is."""
+
+
+class StatsWindow(BaseModel):
+    """The numbers for one stretch of time (last hour, last day, all time)."""
+
+    name: str
+    since: float | None = None
+    suggestions: int = 0
+    latency_ms: dict[str, float | None] = Field(default_factory=dict)
+    """Save → suggestion p50, p95 and p99."""
+    stages_ms: dict[str, StageLatency] = Field(default_factory=dict)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    accuracy: list[AccuracyRow] = Field(default_factory=list)
+
+
+class MemoryView(BaseModel):
+    """The daemon's resident memory and the model's share of it (bytes), last sampled."""
+
+    rss_bytes: int | None = None
+    peak_rss_bytes: int | None = None
+    model_bytes: int | None = None
+    """The model's resident pages (the embedded GGUF mapped in this process); None when the model
+    lives elsewhere (Ollama) or is not loaded."""
+    sampled_at: float | None = None
+
+
+class StatsReport(BaseModel):
+    """`GET /stats`: the last hour, day and all time, from history and this run's live numbers."""
+
+    windows: list[StatsWindow]
+    memory: MemoryView = Field(default_factory=MemoryView)
+    queue_depth: int = 0
+    backend: str | None = None
+    model: str | None = None
+    counters: dict[str, int] = Field(default_factory=dict)
+    recent_latency_ms: list[float] = Field(default_factory=list)
+    """Save → suggestion latency of the latest suggestions, oldest first (the TUI's chart)."""
+    history: bool = False
+    """Whether windows include the encrypted history (else this run only)."""

@@ -117,8 +117,16 @@ class TestScreens:
         assert snap_compare(make_app(recorded_daemon), terminal_size=size, run_before=steps)
 
     def test_stats_screen_shows_history_and_session_numbers(
-        self, snap_compare: SnapCompare, recorded_daemon: RecordedDaemon, size: tuple[int, int]
+        self,
+        snap_compare: SnapCompare,
+        recorded_daemon: RecordedDaemon,
+        size: tuple[int, int],
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
+        # The daemon's memory is live; pinned so the picture is the same on every machine.
+        memory = "takeaways_daemon.telemetry.memory"
+        monkeypatch.setattr(f"{memory}.process_rss_bytes", lambda pid="self": 96 << 20)
+        monkeypatch.setattr(f"{memory}.peak_rss_bytes", lambda: 128 << 20)
         assert snap_compare(
             make_app(recorded_daemon), terminal_size=size, run_before=then(main_loaded, open_stats)
         )

@@ -114,6 +114,13 @@ class DetailPane(Vertical):
             heading.append(
                 "\nstale: the file changed since; accepting will be refused", "bold yellow"
             )
+        if item.injection_signs:
+            signs = ", ".join(clean(sign) for sign in item.injection_signs)
+            heading.append(
+                f"\n⚠ possible prompt injection in the code ({signs}): read it before accepting; "
+                "kept out of training",
+                "bold red",
+            )
         return heading
 
     def _set_follow_up_visible(self, visible: bool) -> None:

@@ -78,6 +78,8 @@ class SuggestionList(MeasuredTable):
 
     def _cells(self, item: Suggestion) -> dict[str, Text]:
         stale = Text("stale", style="bold yellow") if item.status == "stale" else Text("")
+        if item.injection_signs:  # the file tried to steer the model: read before accepting
+            stale = Text.assemble(stale, Text("⚠" if stale else "⚠ injection?", style="bold red"))
         return {
             "kind": kind_text(item.kind),
             "state": stale,

@@ -13,10 +13,12 @@ from pydantic import BaseModel
 from sse_starlette.sse import EventSourceResponse
 
 from takeaways_daemon import __version__
+from takeaways_daemon.api.admission import AdmissionGate
 from takeaways_daemon.api.follow_up_routes import follow_up_router
 from takeaways_daemon.api.generate_routes import generate_router
 from takeaways_daemon.api.guard import ApiGuard
 from takeaways_daemon.api.history_routes import history_router
+from takeaways_daemon.api.metrics_routes import metrics_router
 from takeaways_daemon.api.progress_routes import progress_router
 from takeaways_daemon.api.validation_errors import validation_error_reply
 from takeaways_daemon.errors import (
@@ -75,6 +77,7 @@ def create_app(
     app.include_router(history_router(service))
     app.include_router(progress_router(service))
     app.include_router(generate_router(service))
+    app.include_router(metrics_router(service))
 
     @app.get("/health")
     async def health() -> Health:
@@ -155,4 +158,8 @@ def create_app(
         # Explicitly no CORS: a preflight gets no Access-Control-* headers.
         raise HTTPException(405, "CORS is not supported")
 
-    return ApiGuard(app, token=token, allowed_hosts=allowed_hosts, max_body_bytes=max_body_bytes)
+    # Admission behind the guard: a request without the token never takes a slot.
+    admitted = AdmissionGate(app, service.metrics.instruments)
+    return ApiGuard(
+        admitted, token=token, allowed_hosts=allowed_hosts, max_body_bytes=max_body_bytes
+    )

@@ -15,6 +15,7 @@ from takeaways_daemon.cli import (
     daemon_commands,
     history_commands,
     scan_command,
+    stats_command,
     suggestion_commands,
 )
 from takeaways_daemon.cli.plugins import PluginGroup
@@ -36,6 +37,7 @@ for module in (
     scan_command,
     config_commands,
     history_commands,
+    stats_command,
 ):
     for command in module.COMMANDS:
         cli.add_command(command)

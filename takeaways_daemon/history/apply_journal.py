@@ -11,6 +11,7 @@ still waiting.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -22,8 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from takeaways_daemon import locations
+from takeaways_daemon.errors import PatchRejected
 from takeaways_daemon.history.background_writer import is_lock_error
-from takeaways_daemon.patches import read_source, resolve_inside, sha256_text
+from takeaways_daemon.patches import (
+    read_source,
+    remove_leftover_temp_files,
+    resolve_inside,
+    sha256_text,
+)
 
 if TYPE_CHECKING:
     from takeaways_daemon.history.store import HistoryStore
@@ -135,6 +142,9 @@ def settle_leftovers(journal: ApplyJournal, history: HistoryStore, project: Path
     """
     recorded = 0
     for intent in journal.pending(project):
+        # A kill inside the write left its temp file beside the target: not the user's file.
+        with contextlib.suppress(OSError, PatchRejected):
+            remove_leftover_temp_files(resolve_inside(project, intent.path))
         current = _current_sha256(project, intent.path)
         if current == intent.before_sha256:
             journal.done(intent)

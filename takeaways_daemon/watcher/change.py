@@ -43,3 +43,17 @@ class WatcherStats:
     """Times the kernel's inotify event queue overflowed and events were lost."""
     dropped: int = 0
     """Changes refused because the queue was full; a later rescan picks them up."""
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Files seen but not read as text, and why (the latest `SKIPPED_KEPT` of them)."""
+
+
+SKIPPED_KEPT = 200
+"""How many skipped files `WatcherStats.skipped` remembers (the oldest are forgotten)."""
+
+
+def note_skipped(skipped: dict[str, str], relative: str, reason: str) -> None:
+    """Remember why `relative` was skipped, keeping only the latest `SKIPPED_KEPT` files."""
+    skipped.pop(relative, None)
+    skipped[relative] = reason
+    while len(skipped) > SKIPPED_KEPT:
+        del skipped[next(iter(skipped))]

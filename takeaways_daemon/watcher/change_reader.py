@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from pathlib import Path
 
-from takeaways_daemon.watcher.change import ChangeReason, FileChange, WatcherStats
+from takeaways_daemon.watcher.change import ChangeReason, FileChange, WatcherStats, note_skipped
 from takeaways_daemon.watcher.change_queue import ChangeQueue
 from takeaways_daemon.watcher.file_snapshot import FileSnapshot, Fingerprint, read_snapshot
 from takeaways_daemon.watcher.ignore_rules import IgnoreRules
@@ -160,6 +160,8 @@ class ChangeReader:
             return
         if snapshot.status == "skipped":
             self._stats.ignored += 1
+            note_skipped(self._stats.skipped, relative, snapshot.reason)
+            logger.info("skipped %s: %s", relative, snapshot.reason)
             if snapshot.fingerprint is not None:
                 self._skipped[relative] = snapshot.fingerprint
         else:

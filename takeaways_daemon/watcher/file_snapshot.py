@@ -33,10 +33,12 @@ class FileSnapshot:
     """text: readable UTF-8; skipped: binary, oversized, a link or not a file; gone: missing."""
     text: str | None = None
     fingerprint: Fingerprint | None = None
+    reason: str = ""
+    """Why a skipped file has no text (binary, too large, not UTF-8, not a regular file)."""
 
 
 GONE = FileSnapshot("gone")
-SKIPPED = FileSnapshot("skipped")
+SKIPPED = FileSnapshot("skipped", reason="a link, a device or otherwise not a regular file")
 
 
 def read_snapshot(path: Path | str, max_bytes: int) -> FileSnapshot:
@@ -52,16 +54,19 @@ def read_snapshot(path: Path | str, max_bytes: int) -> FileSnapshot:
         info = os.fstat(descriptor)
         data = read_descriptor_capped(descriptor, max_bytes, os.fspath(path))
     except FileTooLarge as error:
-        return FileSnapshot("skipped", fingerprint=Fingerprint.of(error.info))
+        size = error.info.st_size
+        reason = f"too large ({size} bytes; watcher.max_file_bytes is {max_bytes})"
+        return FileSnapshot("skipped", fingerprint=Fingerprint.of(error.info), reason=reason)
     except OSError:
         return SKIPPED
     finally:
         os.close(descriptor)
     fingerprint = Fingerprint.of(info)
     if b"\0" in data[:BINARY_SNIFF_BYTES]:
-        return FileSnapshot("skipped", fingerprint=fingerprint)
+        return FileSnapshot("skipped", fingerprint=fingerprint, reason="binary (a NUL byte)")
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return FileSnapshot("skipped", fingerprint=fingerprint)
+    except UnicodeDecodeError as error:
+        reason = f"not UTF-8 (byte {error.start})"
+        return FileSnapshot("skipped", fingerprint=fingerprint, reason=reason)
     return FileSnapshot("text", text, fingerprint)

@@ -28,11 +28,11 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
-from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserverVFS
 
 from takeaways_daemon.watcher.change import WatchMode
+from takeaways_daemon.watcher.pruned_inotify import pruned_observer
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def start_observer(
     if not force_polling:
         observer: BaseObserver | None = None
         try:
-            observer = (factory or Observer)()
+            observer = factory() if factory else pruned_observer(skip_dir)
             _schedule_and_start(observer, root, handler)
             return observer, "inotify"
         except OSError as error:

@@ -37,6 +37,7 @@ from takeaways_daemon.watcher.observer import (
     start_observer,
     stop_observer,
 )
+from takeaways_daemon.watcher.pruned_inotify import refresh_watches
 
 logger = logging.getLogger(__name__)
 
@@ -220,3 +221,6 @@ class ProjectWatcher:
         # New rules take effect at once; the rescan then adopts newly visible files silently.
         previous, self._rules = self._rules, IgnoreRules(self.root, self.settings.extra_ignores)
         self._reader.request_rescan(previous_rules=previous)
+        if self._observer is not None and self._loop is not None:
+            # Newly visible folders get inotify watches; newly ignored ones give theirs back.
+            self._loop.run_in_executor(None, refresh_watches, self._observer)

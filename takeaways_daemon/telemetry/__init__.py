@@ -1,0 +1,1 @@
+"""Measuring the daemon: stage timings, memory samples, Prometheus instruments and stats windows."""
