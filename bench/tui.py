@@ -127,7 +127,7 @@ async def measure(count: int, presses: int) -> dict[str, tuple[float, float]]:
                 await pilot.pause()
                 shown_at = None
                 if table.selected is not None and table.selected is not before:
-                    title = one_line(table.selected["title"], 60)
+                    title = one_line(table.selected.title, 60)
                     deadline = time.monotonic() + 5
                     while (shown_at := detail_written(title)) is None:
                         assert time.monotonic() < deadline, f"detail of {title!r} never drawn"

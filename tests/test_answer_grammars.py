@@ -86,7 +86,7 @@ def test_llama_cpp_accepts_every_grammar_and_decodes_only_annotated_signatures(
     try:
         for task in types_tasks():
             request = GenerationRequest(
-                prompt=task.prompt(few_shot=True), temperature=0.7, max_tokens=120, seed=1,
+                prompt=task.prompt(few_shot=True), temperature=0.7, max_tokens=64, seed=1,
                 stop=prompt_format.STOP_SEQUENCES, grammar=grammar_for(task),
             )  # fmt: skip
             text = asyncio.run(backend.generate(request)).text
