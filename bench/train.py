@@ -1,23 +1,24 @@
-"""Training throughput: useful (non-padding) tokens per second, our trainer against the seed's.
+"""Training throughput: useful (non-padding) tokens/s of our trainer against others, side by side.
 
-Each side trains on the same examples, one run each:
-- ours: sequence packing (no cross-example attention), the loss and LM head only on answer
-  tokens, LoRA through `training.trainer.setup` (the recipe of the base: plain LoRA in float32 on
-  the CPU, NF4 QLoRA on a GPU);
-- the seed: a plain transformers `Trainer` with the seed's settings (QLoRA: NF4 with double
-  quantization and bf16 compute, `prepare_model_for_kbit_training`; batch 4, gradient
-  accumulation 4, lr 2e-4, gradient checkpointing, the same LoRA), padding to the longest example
-  in each batch and the loss over the full vocabulary. On a CPU it also runs a second time with
-  ours' precision (float32 weights under bf16 autocast, no 4-bit), which shows what the training
-  loop gains apart from skipping bitsandbytes' slow CPU dequantization.
+Every trainer (see `bench/trainers.py`) trains on the same examples in its own process, so no
+patch or allocator state leaks from one into the next:
+- `ours`: `training.trainer.setup` with the base's recipe (packing without attention across
+  examples, the fused answer-only loss, LoRA; NF4 QLoRA on a GPU);
+- `seed`: the seed's recipe through a plain transformers `Trainer`, padded batches of 4;
+- `plain`, `plain-apart`, `plain-liger`: a plain transformers + peft loop over ours' packed rows
+  (no cross-example masking; examples kept apart by restarting `position_ids`; + Liger-Kernel).
+Each reports whole-run tokens/s (the first step's set-up counts), steady-state tokens/s after
+`--warmup` steps and the peak GPU memory; the JSON report and a bar chart go to bench/results/.
 
-CPU (target ≥ 4x): the packaged gemma-3-270m (`--base embedded`) on examples mined from local
-Python source (or `--data FILE.jsonl`):
-    .venv/bin/python bench/train.py --examples 64
-GPU (targets ≥ 10x, peak ≤ 12 GiB): random weights of the Mistral-7B-v0.1 shape, synthetic
-token examples with a realistic spread of lengths, both trainers in 4-bit:
-    python bench/train.py --device cuda --shape mistral-7b
-    python bench/train.py --device cuda --shape mistral-7b --ddp 2   # adds 2-GPU DDP scaling
+Shapes and data:
+- `mistral-7b` (GPU): random weights of the Mistral-7B-v0.1 shape, synthetic examples of two
+  length mixes: CodeAlpaca-like (mean ~150 tokens) and the mined set's (median ~270).
+- `tiny` (CPU or GPU): a 2-layer random Mistral on the same two mixes; a dry run of everything.
+- `gemma-3-270m` (CPU): the packaged base on examples mined from local Python source.
+
+    .venv/bin/python bench/train.py --examples 64                 # CPU: ours against the seed
+    python bench/train.py --device cuda --shape mistral-7b          # GPU: every trainer
+    python bench/train.py --device cuda --shape mistral-7b --ddp 2  # + ours on 2 GPUs (torchrun)
 """
 
 from __future__ import annotations
@@ -29,83 +30,141 @@ import random
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.trainers import TRAINERS, Skipped, run_trainer
 from training.recipe import Recipe, load_recipe
 from training.tokenize_examples import IGNORE_INDEX, TokenizedExample
 
-MISTRAL_7B_DIR = Path(tempfile.gettempdir()) / "takeaways-bench-mistral-7b-random"
+RESULTS = Path(__file__).parent / "results"
+RANDOM_DIR = Path(tempfile.gettempdir()) / "takeaways-bench-random"
+# Length mixes (log-normal token counts, clipped to the row length) and the answer's share.
+MIXES = {
+    "codealpaca": (4.85, 0.55, 24, 0.5),  # mean ~150 tokens, about half of them the answer
+    "mined": (5.6, 0.6, 64, 0.35),  # median ~270, the last ~35% the answer
+}
+TARGETS = {"cuda": {"plain-apart": 1.5, "seed": 10.0}, "cpu": {"seed": 4.0}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    parser.add_argument("--shape", choices=["gemma-3-270m", "mistral-7b"], default=None)
-    parser.add_argument("--data", type=Path, help="Alpaca JSONL (CPU mode; default: mined)")
-    parser.add_argument("--examples", type=int, default=None, help="how many examples")
+    parser.add_argument("--shape", choices=["tiny", "gemma-3-270m", "mistral-7b"], default=None)
+    parser.add_argument("--data", type=Path, help="Alpaca JSONL for gemma-3-270m (default: mined)")
+    parser.add_argument("--examples", type=int, help="gemma-3-270m: how many examples")
+    parser.add_argument("--trainers", nargs="+", help=f"any of {', '.join(TRAINERS)}")
+    parser.add_argument("--mixes", nargs="+", choices=list(MIXES), help="synthetic length mixes")
+    parser.add_argument("--steps", type=int, help="optimizer steps per trainer and data set")
+    parser.add_argument("--warmup", type=int, default=3, help="steps left out of steady state")
     parser.add_argument("--ddp", type=int, default=0, help="also run ours on N GPUs (torchrun)")
-    parser.add_argument(
-        "--seed-precision",
-        choices=["4bit", "bf16", "fp32"],
-        nargs="+",
-        help="the seed's base weights, one seed run each: 4bit = its QLoRA recipe (NF4, bf16 "
-        "compute); bf16 = float32 weights under bf16 autocast, the precision ours uses on a CPU; "
-        "fp32. Default: 4bit and bf16 on a CPU, 4bit on a GPU",
-    )
-    parser.add_argument("--only", choices=["ours", "seed"], help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON and chart")
+    parser.add_argument("--only", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    shape = args.shape or ("mistral-7b" if args.device == "cuda" else "gemma-3-270m")
-    count = args.examples or (96 if shape == "mistral-7b" else 64)
-
-    base, recipe, examples, pad_id = prepare(shape, args.data, count)
-    if args.only:  # a torchrun worker: ours only, result written for rank 0 to add up
-        result = run_ours(base, recipe, examples, pad_id, args.device)
-        if args.result:
-            rank = int(os.environ.get("RANK", "0"))
-            args.result.with_suffix(f".{rank}.json").write_text(json.dumps(result))
+    args.shape = args.shape or ("mistral-7b" if args.device == "cuda" else "gemma-3-270m")
+    if args.steps is None and args.shape != "gemma-3-270m":
+        args.steps = 8 if args.shape == "mistral-7b" else 4
+    if args.only:  # a worker: one trainer, its results written for the parent
+        _worker(args)
         return
+    gemma = args.shape == "gemma-3-270m"
+    trainers = args.trainers or (["ours", "seed", "seed-bf16"] if gemma else list(TRAINERS[:5]))
+    if not gemma:
+        build_random_model(args.shape, args.device)
     device_name = describe_device(args.device)
-    print(f"shape {shape} · {len(examples)} examples · {device_name}", flush=True)
-    ours = run_ours(base, recipe, examples, pad_id, args.device)
-    print(f"ours: {summary_line(ours)}", flush=True)
-    target = 10.0 if args.device == "cuda" else 4.0
-    report: dict[str, Any] = {"device": device_name, "shape": shape, "ours": ours, "seeds": {},
-                              "target": target}  # fmt: skip
-    precisions = args.seed_precision or (["4bit"] if args.device == "cuda" else ["4bit", "bf16"])
-    for precision in precisions:
-        seed = run_seed(base, recipe, examples, pad_id, args.device, precision)
-        seed["ratio"] = round(ours["tokens_per_s"] / seed["tokens_per_s"], 2)
-        report["seeds"][precision] = seed
-        print(f"seed ({precision}): {summary_line(seed)}", flush=True)
+    print(f"shape {args.shape} · {device_name} · trainers {', '.join(trainers)}", flush=True)
+    report: dict[str, Any] = {"device": device_name, "shape": args.shape, "steps": args.steps,
+                              "warmup": args.warmup, "trainers": {}}  # fmt: skip
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = f"train-{args.device}-{args.shape}"
+    for name in trainers:
+        report["trainers"][name] = result = _spawn(args, name)
+        for data_name, line in result.items():
+            print(f"{name:>14} · {data_name:<10} {summary_line(line)}", flush=True)
+        # Written after every trainer: a run cut short still leaves what it measured.
+        (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
     if args.ddp > 1:
-        report["ddp"] = run_ddp(args, shape, count, ours)
-    print(json.dumps(report, indent=1))
-    for precision, seed in report["seeds"].items():
-        print(f"ratio ours/seed ({precision}): {seed['ratio']:.2f}x (target ≥ {target:.0f}x)")
+        report["ddp"] = run_ddp(args, report["trainers"].get("ours", {}))
+    report["ratios"] = ratios(report["trainers"], TARGETS[args.device])
+    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
+    bar_chart(report, args.out / f"{stem}.png")
+    print_table(report)
+    print(f"report: {args.out / stem}.json, chart: {args.out / stem}.png")
 
 
-def prepare(shape: str, data: Path | None, count: int):
-    """The base folder, our recipe for it, and the examples both sides train on."""
-    # No checkpoints on either side: the seed's Trainer runs with save_strategy="no".
-    no_saves = {"epochs": 1, "save_every_epoch": False, "checkpoint_every": 10**9}
-    if shape == "mistral-7b":
-        base = build_random_mistral_7b()
-        recipe = load_recipe("mistral-7b").with_overrides(base=str(base), **no_saves)
-        return str(base), recipe, synthetic_examples(count, vocab=32000), 0
-    from training.base_model import load_tokenizer, resolve_base
-    from training.tokenize_examples import tokenize_rows
+def _worker(args: argparse.Namespace) -> None:
+    base, recipe, datasets, pad_id = prepare(args)
+    try:
+        results: Any = run_trainer(args.only, base, recipe, datasets, pad_id, args.device,
+                                   steps=args.steps, warmup=args.warmup)  # fmt: skip
+    except Skipped as reason:
+        results = {"skipped": str(reason)}
+    if args.result:
+        rank = int(os.environ.get("RANK", "0"))
+        args.result.with_suffix(f".{rank}.json").write_text(json.dumps(results))
 
-    base = resolve_base("embedded")
-    recipe = load_recipe("gemma-3-270m").with_overrides(base=base, max_steps=None, **no_saves)
-    tokenizer = load_tokenizer(base)
-    rows = load_rows(data, count)
-    examples, _ = tokenize_rows(tokenizer, rows, recipe.train.max_seq_len)
-    return base, recipe, examples[:count], tokenizer.pad_token_id
+
+def _spawn(args: argparse.Namespace, name: str) -> dict[str, Any]:
+    """Run one trainer in a fresh process; its results, or why it did not run."""
+    with tempfile.TemporaryDirectory() as scratch:
+        result = Path(scratch) / "result"
+        command = [sys.executable, __file__, *_shared_options(args), "--only", name,
+                   "--result", str(result)]  # fmt: skip
+        done = subprocess.run(command, check=False, stderr=subprocess.PIPE, text=True)
+        written = result.with_suffix(".0.json")
+        if done.returncode != 0 or not written.is_file():
+            tail = done.stderr.strip().splitlines()[-3:]
+            print(f"{name}: failed ({done.returncode}): {' | '.join(tail)}", flush=True)
+            return {"failed": " | ".join(tail)}
+        found: dict[str, Any] = json.loads(written.read_text())
+    if "skipped" in found:
+        print(f"{name}: skipped: {found['skipped']}", flush=True)
+    return found
+
+
+def _shared_options(args: argparse.Namespace) -> list[str]:
+    options = ["--device", args.device, "--shape", args.shape, "--warmup", str(args.warmup)]
+    if args.steps is not None:
+        options += ["--steps", str(args.steps)]
+    if args.examples is not None:
+        options += ["--examples", str(args.examples)]
+    if args.data is not None:
+        options += ["--data", str(args.data)]
+    if args.mixes:
+        options += ["--mixes", *args.mixes]
+    return options
+
+
+def prepare(args: argparse.Namespace) -> tuple[str, Recipe, dict[str, list[TokenizedExample]], int]:
+    """The base folder, our recipe for it, and the data sets every trainer trains on."""
+    # No checkpoints and no held-out rows: the bench times training alone.
+    quiet = {"epochs": 1, "save_every_epoch": False, "checkpoint_every": 10**9,
+             "validation_fraction": 0.0}  # fmt: skip
+    if args.shape == "gemma-3-270m":
+        from training.base_model import load_tokenizer, resolve_base
+        from training.tokenize_examples import tokenize_rows
+
+        base = resolve_base("embedded")
+        recipe = load_recipe("gemma-3-270m").with_overrides(base=base, **quiet)
+        tokenizer = load_tokenizer(base)
+        count = args.examples or 64
+        rows = load_rows(args.data, count)
+        examples, _ = tokenize_rows(tokenizer, rows, recipe.train.max_seq_len)
+        return base, recipe, {"mined (real)": examples[:count]}, tokenizer.pad_token_id
+    folder = RANDOM_DIR / args.shape
+    recipe = load_recipe("mistral-7b").with_overrides(base=str(folder), **quiet)
+    if args.shape == "tiny":  # a dry run: short rows, one micro-batch a step
+        recipe = recipe.with_overrides(max_seq_len=128, grad_accum=1)
+    train = recipe.train
+    # Enough examples for every step of packed rows, and for the seed's padded batches of 16.
+    tokens = (args.steps or 8) * train.batch_size * train.grad_accum * train.max_seq_len
+    vocab = 32000 if args.shape == "mistral-7b" else 512
+    mixes = args.mixes or list(MIXES)
+    datasets = {name: synthetic_examples(name, tokens, vocab, train.max_seq_len) for name in mixes}
+    return str(folder), recipe, datasets, 0
 
 
 def load_rows(data: Path | None, count: int) -> list[dict[str, Any]]:
@@ -121,170 +180,131 @@ def load_rows(data: Path | None, count: int) -> list[dict[str, Any]]:
     return rows[: count * 2]
 
 
-def synthetic_examples(count: int, vocab: int) -> list[TokenizedExample]:
-    """Token examples shaped like the mined set: 64-1024 tokens, the last ~35% the answer."""
+def synthetic_examples(mix: str, tokens: int, vocab: int, max_len: int) -> list[TokenizedExample]:
+    """Random-token examples of a length mix, `tokens` in all plus a little packing slack."""
+    mu, sigma, shortest, answer_share = MIXES[mix]
     rng = random.Random(0)
-    examples = []
-    for _ in range(count):
-        size = int(min(1024, max(64, rng.lognormvariate(5.6, 0.6))))
+    examples: list[TokenizedExample] = []
+    total = 0
+    while total < tokens * 1.03:
+        size = int(min(max_len, max(shortest, rng.lognormvariate(mu, sigma))))
         ids = [rng.randrange(3, vocab) for _ in range(size)]
-        answer = max(8, int(size * 0.35))
+        answer = max(4, int(size * answer_share))
         examples.append(TokenizedExample(ids, [IGNORE_INDEX] * (size - answer) + ids[-answer:]))
+        total += size
     return examples
 
 
-def build_random_mistral_7b() -> Path:
-    """Save random weights of the Mistral-7B-v0.1 shape (bf16) once, for both loaders."""
-    if (MISTRAL_7B_DIR / "config.json").is_file():
-        return MISTRAL_7B_DIR
+def build_random_model(shape: str, device: str) -> Path:
+    """Save random weights of the shape (bf16) once, for every trainer to load."""
+    folder = RANDOM_DIR / shape
+    if (folder / "config.json").is_file():
+        return folder
     import torch
     from transformers import MistralConfig, MistralForCausalLM
 
-    config = MistralConfig(vocab_size=32000, hidden_size=4096, intermediate_size=14336,
-                           num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8,
-                           max_position_embeddings=32768, sliding_window=4096,
-                           dtype="bfloat16")  # fmt: skip
-    with torch.device("cuda"):
-        model = MistralForCausalLM(config).to(torch.bfloat16)
-    model.save_pretrained(MISTRAL_7B_DIR)
-    del model
-    torch.cuda.empty_cache()
-    return MISTRAL_7B_DIR
-
-
-def _device(kind: str) -> Any:
-    import torch
-
-    if kind == "cuda":
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return torch.device("cpu")
-
-
-def run_ours(base: str, recipe: Recipe, examples: list, pad_id: int, kind: str) -> dict:
-    """Our trainer: packed rows, answer-only loss, LoRA (QLoRA on GPU)."""
-    import torch
-
-    from training.packing import pack_examples
-    from training.qlora import load_for_training
-    from training.trainer import setup
-
-    device = _device(kind)
-    torch.manual_seed(0)
-    model = load_for_training(base, recipe, device)
-    rows = pack_examples(examples, recipe.train.max_seq_len)
-    _reset_peak(kind)
-    with tempfile.TemporaryDirectory() as scratch:
-        result = setup(model, rows, args=recipe.train, out_dir=Path(scratch), pad_id=pad_id,
-                       show_progress=False)  # fmt: skip
-    return {"tokens": result.tokens, "seconds": round(result.seconds, 2), "steps": result.steps,
-            "tokens_per_s": round(result.tokens_per_second, 1),
-            "peak_gib": _peak(kind)}  # fmt: skip
-
-
-def run_seed(
-    base: str, recipe: Recipe, examples: list, pad_id: int, kind: str, precision: str = "4bit"
-) -> dict:
-    """The seed's recipe through a plain transformers Trainer, padding to the longest."""
-    import torch
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import (
-        AutoModelForCausalLM,
-        BitsAndBytesConfig,
-        Trainer,  # fmt: skip
-        TrainingArguments,
-    )
-
-    device = _device(kind)
-    kwargs: dict[str, Any] = {"device_map": {"": device}}
-    if precision == "4bit":
-        if kind == "cuda":
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        else:
-            dtype = kwargs["dtype"] = torch.bfloat16  # bitsandbytes' CPU kernels compute in bf16
-        kwargs["quantization_config"] = BitsAndBytesConfig(
-            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=dtype,
-        )  # fmt: skip
-    elif kind == "cuda":
-        raise SystemExit("on a GPU the seed runs its own recipe only: --seed-precision 4bit")
+    if shape == "mistral-7b":
+        config = MistralConfig(vocab_size=32000, hidden_size=4096, intermediate_size=14336,
+                               num_hidden_layers=32, num_attention_heads=32,
+                               num_key_value_heads=8, max_position_embeddings=32768,
+                               sliding_window=4096, dtype="bfloat16")  # fmt: skip
     else:
-        kwargs["dtype"] = torch.float32
-    model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
-    model.config.use_cache = False
-    if precision == "4bit":
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+        config = MistralConfig(vocab_size=512, hidden_size=128, intermediate_size=256,
+                               num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                               max_position_embeddings=1024, tie_word_embeddings=False,
+                               dtype="bfloat16")  # fmt: skip
     torch.manual_seed(0)
-    model = get_peft_model(model, LoraConfig(
-        r=recipe.lora.r, lora_alpha=recipe.lora.alpha, lora_dropout=recipe.lora.dropout,
-        target_modules=list(recipe.lora.target_modules), task_type="CAUSAL_LM"))  # fmt: skip
-    # The seed trains on whole sequences: labels are the inputs, padding masked.
-    # A plain list is a map-style dataset to Trainer (no `datasets` needed on a GPU image).
-    data = [{"input_ids": e.input_ids, "labels": e.input_ids} for e in examples]
-    collator = _PadCollator(pad_id)
-    seed_batch, seed_accum = 4, 4
-    settings = TrainingArguments(
-        output_dir=tempfile.mkdtemp(), per_device_train_batch_size=seed_batch,
-        gradient_accumulation_steps=seed_accum, learning_rate=2e-4, num_train_epochs=1,
-        logging_steps=10, save_strategy="no", report_to=[], gradient_checkpointing=True,
-        gradient_checkpointing_kwargs={"use_reentrant": False}, use_cpu=kind == "cpu",
-        disable_tqdm=True, dataloader_num_workers=0, remove_unused_columns=False,
-        bf16=precision == "bf16",  # autocast: float32 weights, bf16 matmuls (as ours on a CPU)
-    )  # fmt: skip
-    trainer = Trainer(model=model, args=settings, train_dataset=data, data_collator=collator)
-    _reset_peak(kind)
-    started = time.perf_counter()
-    trainer.train()
-    seconds = time.perf_counter() - started
-    tokens = sum(len(e.input_ids) for e in examples)
-    return {"tokens": tokens, "seconds": round(seconds, 2),
-            "steps": trainer.state.global_step, "tokens_per_s": round(tokens / seconds, 1),
-            "peak_gib": _peak(kind)}  # fmt: skip
+    with torch.device("cuda" if device == "cuda" else "cpu"):
+        model = MistralForCausalLM(config).to(torch.bfloat16)
+    model.save_pretrained(folder)
+    del model
+    if device == "cuda":
+        torch.cuda.empty_cache()
+    return folder
 
 
-class _PadCollator:
-    """Pad to the longest in the batch, with an attention mask; labels -100 on padding."""
-
-    def __init__(self, pad_id: int) -> None:
-        self.pad_id = pad_id
-
-    def __call__(self, features: list[dict]) -> dict:
-        from training.packing import collate_padded
-
-        examples = [TokenizedExample(f["input_ids"], f["labels"]) for f in features]
-        return collate_padded(examples, self.pad_id)
-
-
-def run_ddp(args: argparse.Namespace, shape: str, count: int, single: dict) -> dict:
+def run_ddp(args: argparse.Namespace, single: dict[str, Any]) -> dict[str, Any]:
     """Ours on N GPUs through torchrun (DDP via accelerate); scaling against one GPU."""
     with tempfile.TemporaryDirectory() as scratch:
         result = Path(scratch) / "ddp"
-        command = ["torchrun", f"--nproc_per_node={args.ddp}", __file__, "--device", "cuda",
-                   "--shape", shape, "--examples", str(count), "--only", "ours",
-                   "--result", str(result)]  # fmt: skip
+        command = ["torchrun", f"--nproc_per_node={args.ddp}", __file__, *_shared_options(args),
+                   "--only", "ours", "--result", str(result)]  # fmt: skip
         subprocess.run(command, check=True)
         parts = [json.loads(p.read_text()) for p in sorted(Path(scratch).glob("ddp.*.json"))]
-    tokens = sum(p["tokens"] for p in parts)
-    seconds = max(p["seconds"] for p in parts)
-    scaling = tokens / seconds / single["tokens_per_s"]
-    line = {"gpus": args.ddp, "tokens_per_s": round(tokens / seconds, 1),
-            "scaling": round(scaling, 2), "target": 1.8}  # fmt: skip
-    print(f"ddp x{args.ddp}: {line['tokens_per_s']} tokens/s, scaling {scaling:.2f}x (≥ 1.8x?)")
-    return line
+    lines = {}
+    for data_name, one in single.items():
+        if not isinstance(one, dict):
+            continue
+        rates = [part[data_name]["steady_tokens_per_s"] for part in parts]
+        total = sum(rates)
+        lines[data_name] = {"gpus": args.ddp, "steady_tokens_per_s": round(total, 1),
+                            "scaling": round(total / one["steady_tokens_per_s"], 2)}  # fmt: skip
+        print(f"ddp x{args.ddp} · {data_name}: {total:.0f} tokens/s, "
+              f"scaling {lines[data_name]['scaling']}x (target ≥ 1.9x)")  # fmt: skip
+    return lines
 
 
-def _reset_peak(kind: str) -> None:
-    if kind == "cuda":
-        import torch
+def ratios(trainers: dict[str, Any], targets: dict[str, float]) -> dict[str, Any]:
+    """Ours against every other trainer, per data set (steady state where measured)."""
+    ours = trainers.get("ours", {})
+    found: dict[str, Any] = {}
+    for name, results in trainers.items():
+        if name == "ours" or not isinstance(results, dict):
+            continue
+        for data_name, line in results.items():
+            mine = ours.get(data_name)
+            if not isinstance(line, dict) or not isinstance(mine, dict):
+                continue
+            key = "steady_tokens_per_s" if line.get("steady_tokens_per_s") else "tokens_per_s"
+            if mine.get(key) and line.get(key):
+                entry = {"ratio": round(mine[key] / line[key], 2), "measure": key}
+                if name in targets:
+                    entry["target"] = targets[name]
+                found[f"ours/{name} · {data_name}"] = entry
+    return found
 
-        torch.cuda.reset_peak_memory_stats()
+
+def bar_chart(report: dict[str, Any], png: Path) -> None:
+    """Steady-state tokens/s per trainer and data set (whole-run as a dark tick)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    trainers = {n: r for n, r in report["trainers"].items() if isinstance(r, dict)
+                and all(isinstance(v, dict) for v in r.values())}  # fmt: skip
+    data_names = sorted({d for r in trainers.values() for d in r})
+    if not trainers or not data_names:
+        return
+    figure, axes = plt.subplots(figsize=(8, 4))
+    width = 0.8 / len(trainers)
+    for i, (name, results) in enumerate(trainers.items()):
+        xs = [j + i * width for j in range(len(data_names))]
+        steady = [(results.get(d) or {}).get("steady_tokens_per_s") or 0 for d in data_names]
+        whole = [(results.get(d) or {}).get("tokens_per_s") or 0 for d in data_names]
+        axes.bar(xs, steady, width, label=name)
+        axes.scatter(xs, whole, color="black", marker="_", s=200, zorder=3)
+    axes.set_xticks([j + 0.4 - width / 2 for j in range(len(data_names))], data_names)
+    axes.set_ylabel("useful tokens/s (bar: steady, tick: whole run)")
+    axes.set_title(f"{report['shape']} · {report['device']}")
+    axes.legend(fontsize=8)
+    axes.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(png, dpi=100)
+    plt.close(figure)
 
 
-def _peak(kind: str) -> float | None:
-    if kind != "cuda":
-        return None
-    import torch
-
-    return round(torch.cuda.max_memory_allocated() / 2**30, 2)
+def print_table(report: dict[str, Any]) -> None:
+    print("| trainer | data | steady tok/s | whole-run tok/s | peak GiB |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, results in report["trainers"].items():
+        for data_name, line in results.items():
+            if isinstance(line, dict):
+                print(f"| {name} | {data_name} | {line['steady_tokens_per_s']} | "
+                      f"{line['tokens_per_s']} | {line['peak_gib']} |")  # fmt: skip
+    for key, entry in report["ratios"].items():
+        target = f" (target ≥ {entry['target']}x)" if "target" in entry else ""
+        print(f"{key}: {entry['ratio']}x {entry['measure']}{target}")
 
 
 def describe_device(kind: str) -> str:
@@ -296,10 +316,13 @@ def describe_device(kind: str) -> str:
     return f"CPU, {os.cpu_count()} cores"
 
 
-def summary_line(result: dict) -> str:
+def summary_line(result: dict[str, Any]) -> str:
+    if not isinstance(result, dict):
+        return str(result)
     peak = f", peak {result['peak_gib']} GiB" if result.get("peak_gib") is not None else ""
-    return (f"{result['tokens_per_s']} useful tokens/s ({result['tokens']} tokens in "
-            f"{result['seconds']} s, {result['steps']} steps{peak})")  # fmt: skip
+    return (f"steady {result['steady_tokens_per_s']} · whole run {result['tokens_per_s']} "
+            f"useful tokens/s ({result['tokens']} tokens in {result['seconds']} s, "
+            f"{result['steps']} steps{peak})")  # fmt: skip
 
 
 if __name__ == "__main__":

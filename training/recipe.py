@@ -72,6 +72,8 @@ class TrainArgs:
     cpu_bf16: bool = True
     # auto: 4-bit NF4 (QLoRA) where bitsandbytes can run it, else plain LoRA.
     quantization: Quantization = "auto"
+    # Liger-Kernel's Triton RMSNorm, RoPE and SwiGLU on a GPU, where liger-kernel is installed.
+    liger_kernels: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
