@@ -16,10 +16,11 @@ from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.settings import SamplingSettings
 from takeaways_daemon.tasks import Task
 
-# A fix answer rewrites the whole shown window: at ~3.5 characters per token for code (gemma-3's
-# tokenizer on stdlib source), 3 leaves room, and the title and explanation take ~128 more.
+# A fix answer rewrites the whole shown window: gemma-3's tokenizer makes ~3.6 characters a token
+# of stdlib source but only ~2.3 of code dense in digits and names, so 2 leaves room; the title
+# and explanation take ~128 more.
 # Without it a 40-line window hit the 384-token cap mid-code and every such answer was malformed.
-_CODE_CHARS_PER_TOKEN = 3
+_CODE_CHARS_PER_TOKEN = 2
 _TITLE_AND_EXPLANATION_TOKENS = 128
 
 
@@ -30,7 +31,7 @@ def answer_token_budget(task: Task, configured: int) -> int:
     >>> code = "x = 1\\n" * 300
     >>> task = Task("fix", "a.py", "python", code, 1, 300, 1, 300, error="oops")
     >>> answer_token_budget(task, 384)
-    727
+    1027
     >>> answer_token_budget(Task("explain", "a.py", "python", code, 1, 300, 1, 300), 384)
     384
     """
