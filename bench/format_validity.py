@@ -182,6 +182,8 @@ def run_model(
                     problem = judge(task, text)
                 result.seconds += time.perf_counter() - started
                 result.total += 1
+                verdict = problem or "valid"
+                print(f"{kind} {task.path}:{task.target_start}: {verdict}", flush=True)
                 if problem is None:
                     result.valid += 1
                     continue

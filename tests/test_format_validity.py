@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from takeaways_daemon import prompt_format
 from takeaways_daemon.context.task_planner import plan_file_tasks
 from takeaways_daemon.errors import PatchRejected
+from takeaways_daemon.few_shot import example_code
 from takeaways_daemon.settings import SamplingSettings
 from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.task_decoding import answer_token_budget, task_request
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-import format_validity  # noqa: E402  (a bench script, importable from its folder)
+import format_validity  # a bench script, importable from its folder
 
 LONG_BROKEN = "def report(rows)\n" + "".join(
     f"    total_{i} = sum(row[{i}] for row in rows)  # column {i}\n" for i in range(40)
@@ -88,3 +92,59 @@ class TestBenchTasks:
             pass
         else:
             raise AssertionError("the bench and the daemon must reject the same answers")
+
+
+class TestCodeBlockGrammar:
+    """Checked with llama.cpp's own grammar sampler on the real vocabulary (no weights loaded)."""
+
+    @pytest.fixture(scope="class")
+    def vocabulary(self, base_gguf: Path) -> Any:
+        from llama_cpp import Llama
+
+        return Llama(model_path=str(base_gguf), vocab_only=True, verbose=False)
+
+    def _allowed_after(self, vocabulary: Any, prefix: str, piece: str) -> bool:
+        """Whether the grammar lets `piece`'s first token follow `prefix` in a docstring answer."""
+        import ctypes
+
+        import llama_cpp
+
+        def tokens(text: str) -> list[int]:
+            return vocabulary.tokenize(text.encode(), add_bos=False, special=False)
+
+        grammar = prompt_format.answer_grammar("docstring").encode()
+        sampler = llama_cpp.llama_sampler_init_grammar(vocabulary._model.vocab, grammar, b"root")
+        try:
+            for token in tokens(prefix):
+                llama_cpp.llama_sampler_accept(sampler, token)
+            candidate = (llama_cpp.llama_token_data * 1)(
+                llama_cpp.llama_token_data(tokens(piece)[0], 1.0, 0.0)
+            )
+            batch = llama_cpp.llama_token_data_array(candidate, 1, -1, False)
+            llama_cpp.llama_sampler_apply(sampler, ctypes.byref(batch))
+            return candidate[0].logit != float("-inf")
+        finally:
+            llama_cpp.llama_sampler_free(sampler)
+
+    def test_a_code_line_cannot_start_the_explanation(self, vocabulary: Any) -> None:
+        inside = "Title: Document\n```python\nReturn the total.\n"
+        assert not self._allowed_after(vocabulary, inside, "Explanation")
+        assert self._allowed_after(vocabulary, inside, "```")  # closing the block is the way
+        assert self._allowed_after(vocabulary, inside, "Each")
+        assert self._allowed_after(vocabulary, inside + "```\n", "Explanation")
+
+
+class TestCopiedExample:
+    def test_echoing_the_worked_example_is_rejected(self) -> None:
+        task = format_validity.sample_tasks(1, seed=0)["docstring"][0]
+        _, example = example_code("docstring")
+        echo = prompt_format.render_answer("Document", "States it.", example)
+        with pytest.raises(PatchRejected, match="copies the worked example"):
+            build_suggestion(task, prompt_format.parse_answer(echo, "docstring"))
+
+    def test_the_example_task_itself_may_get_the_example_answer(self) -> None:
+        shown, example = example_code("fix")
+        assert example is not None
+        (task,) = plan_file_tasks("greet.py", shown + "\n", ["fix"])
+        answer = prompt_format.render_answer("Add the colon", "It lacked one.", example)
+        assert build_suggestion(task, prompt_format.parse_answer(answer, "fix")).replacement
