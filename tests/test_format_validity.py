@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from takeaways_daemon import prompt_format
+from takeaways_daemon.answer_grammars import grammar_for
 from takeaways_daemon.context.task_planner import plan_file_tasks
 from takeaways_daemon.errors import PatchRejected
 from takeaways_daemon.few_shot import example_code
@@ -94,14 +95,16 @@ class TestBenchTasks:
             raise AssertionError("the bench and the daemon must reject the same answers")
 
 
+@pytest.fixture(scope="module")
+def vocabulary(base_gguf: Path) -> Any:
+    """The packaged model's tokenizer alone (no weights): what llama.cpp's grammar checks."""
+    from llama_cpp import Llama
+
+    return Llama(model_path=str(base_gguf), vocab_only=True, verbose=False)
+
+
 class TestCodeBlockGrammar:
     """Checked with llama.cpp's own grammar sampler on the real vocabulary (no weights loaded)."""
-
-    @pytest.fixture(scope="class")
-    def vocabulary(self, base_gguf: Path) -> Any:
-        from llama_cpp import Llama
-
-        return Llama(model_path=str(base_gguf), vocab_only=True, verbose=False)
 
     def _allowed_after(self, vocabulary: Any, prefix: str, piece: str) -> bool:
         """Whether the grammar lets `piece`'s first token follow `prefix` in a docstring answer."""
@@ -148,3 +151,42 @@ class TestCopiedExample:
         (task,) = plan_file_tasks("greet.py", shown + "\n", ["fix"])
         answer = prompt_format.render_answer("Add the colon", "It lacked one.", example)
         assert build_suggestion(task, prompt_format.parse_answer(answer, "fix")).replacement
+
+
+class TestDocstringGrammar:
+    """A docstring answer's code must read as prose: no def line, call or indented code."""
+
+    def _docstring_allows(self, vocabulary: Any, piece: str, after: str = "") -> bool:
+        import ctypes
+
+        import llama_cpp
+
+        (task,) = plan_file_tasks("a.py", "def total(xs):\n    return sum(xs)\n", ["docstring"])
+
+        def tokens(text: str) -> list[int]:
+            return vocabulary.tokenize(text.encode(), add_bos=False, special=False)
+
+        grammar = grammar_for(task).encode()
+        sampler = llama_cpp.llama_sampler_init_grammar(vocabulary._model.vocab, grammar, b"root")
+        try:
+            for token in tokens("Title: Document total\n```python\n" + after):
+                llama_cpp.llama_sampler_accept(sampler, token)
+            candidate = (llama_cpp.llama_token_data * 1)(
+                llama_cpp.llama_token_data(tokens(piece)[0], 1.0, 0.0)
+            )
+            batch = llama_cpp.llama_token_data_array(candidate, 1, -1, False)
+            llama_cpp.llama_sampler_apply(sampler, ctypes.byref(batch))
+            return candidate[0].logit != float("-inf")
+        finally:
+            llama_cpp.llama_sampler_free(sampler)
+
+    def test_the_first_line_is_a_sentence_not_code(self, vocabulary: Any) -> None:
+        assert self._docstring_allows(vocabulary, "Return")
+        assert self._docstring_allows(vocabulary, "A")
+        for code in ("def", "    def", "total", '"""', "```"):
+            assert not self._docstring_allows(vocabulary, code), code
+        assert not self._docstring_allows(vocabulary, "(", after="Total")
+
+    def test_later_lines_may_not_hold_the_explanation(self, vocabulary: Any) -> None:
+        assert self._docstring_allows(vocabulary, "The", after="Return the sum.\n\n")
+        assert not self._docstring_allows(vocabulary, "Explanation", after="Return the sum.\n")
