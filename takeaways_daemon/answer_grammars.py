@@ -1,5 +1,7 @@
 """The grammar each task's answer is decoded under: the kind's shape, narrowed by the task.
 
+`docstring` answers must read as prose (see `_DOCSTRING_RULES`); `types` answers as below.
+
 A small base model asked for type hints mostly wrote the function back unchanged (0 of 15
 `types` answers were usable when tried on a real package). The kind-level grammar only fixes
 the answer's sections; for `types` the code is narrowed to the function's own signature, so
@@ -22,6 +24,14 @@ _TYPE_RULES = (
     'name ::= [A-Za-z_] [A-Za-z0-9_]* ("." [A-Za-z_] [A-Za-z0-9_]*)*',
 )
 _UNANNOTATED_FIRST = ("self", "cls")
+# A docstring is prose: its first line starts with a capitalised word and a space ("Return the
+# …", "A helper …"), which no code line does. Tried on real code, the base answered with the
+# function's own def, a call (`InvalidMetadata(self.raw_name, …)`) or a copy of the example;
+# later lines may not start a fence, the explanation or a prompt header.
+_DOCSTRING_RULES = (
+    'code ::= [A-Z] [a-z]* ","? " " [^\\n`]+ ("\\n" "\\n"? docline)*',
+    "docline ::= [^\\n`E#] [^\\n]*",
+)
 
 
 def _literal(text: str) -> str:
@@ -83,6 +93,8 @@ def signature_rule(function: ast.FunctionDef | ast.AsyncFunctionDef, in_class: b
 def grammar_for(task: Task) -> str:
     """The GBNF grammar for `task`'s answer (the kind's, narrowed where the task allows)."""
     generic = prompt_format.answer_grammar(task.kind, task.language)
+    if task.kind == "docstring":
+        return prompt_format.answer_grammar(task.kind, task.language, code_rules=_DOCSTRING_RULES)
     if task.kind != "types" or task.language != "python":
         return generic
     function = _function_at(task)

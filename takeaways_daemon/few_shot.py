@@ -51,6 +51,11 @@ _EXAMPLES: dict[TaskKind, tuple[str, str | None, str, str | None, str]] = {
 }
 
 
+def example_code(kind: TaskKind) -> tuple[str, str | None]:
+    """`kind`'s worked example as (the code it shows, its code answer; None for `explain`)."""
+    return _EXAMPLES[kind][0], _EXAMPLES[kind][3]
+
+
 def _sections(kind: TaskKind, language: str) -> tuple[str, str, str]:
     """The worked example of `kind` as (instruction, input, answer) in the shared format."""
     code, error, title, answer_code, explanation = _EXAMPLES[kind]

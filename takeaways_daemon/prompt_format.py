@@ -170,9 +170,11 @@ def render_answer(title: str, explanation: str, code: str | None, language: str 
     return f"Title: {title}\n```{language}\n{code.rstrip()}\n```\nExplanation: {explanation}"
 
 
+# The code block ends at its closing fence, or (tolerated: small models forget the fence) where
+# a line starts with `Explanation:`.
 _ANSWER = re.compile(
     r"\A\s*Title:[ \t]*(?P<title>[^\n]*)\n"
-    r"(?:[ \t]*```[\w+#.-]*[ \t]*\n(?P<code>.*?)^[ \t]*```[ \t]*\n)?"
+    r"(?:[ \t]*```[\w+#.-]*[ \t]*\n(?P<code>.*?)(?:^[ \t]*```[ \t]*\n|(?=^Explanation:)))?"
     r"\s*Explanation:[ \t]*(?P<explanation>.*)\Z",
     re.DOTALL | re.MULTILINE,
 )
@@ -192,7 +194,7 @@ def parse_answer(text: str, kind: TaskKind) -> Answer:
     if match is None:
         raise MalformedAnswer("the answer lacks a `Title:` line, a code block or `Explanation:`")
     title = " ".join(match["title"].split())
-    code = (match["code"] or "").removesuffix("\n")
+    code = (match["code"] or "").rstrip("\n")
     explanation = match["explanation"].strip()
     if not title:
         raise MalformedAnswer("empty title")
@@ -226,12 +228,39 @@ def answer_grammar(
     ]
     if code_rules:
         return "\n".join([*rules, *code_rules])
-    # Any line except one that starts with a fence (which would end the block early).
-    rules.append(
-        'codeline ::= "\\n" | [^`\\n] [^\\n]* "\\n" | "`" [^`\\n] [^\\n]* "\\n" '
-        '| "``" [^`\\n] [^\\n]* "\\n"'
-    )
+    rules.append(_CODE_LINE_RULE)
     return "\n".join(rules)
+
+
+def _line_not_starting_with(words: tuple[str, ...]) -> str:
+    """GBNF alternatives for one line (with its newline) that starts with none of `words`.
+
+    GBNF has no negative lookahead, so each word is spelt out: a line may share any proper
+    prefix of it, as long as the next character differs (or the line ends there).
+    """
+    firsts = "".join(sorted({word[0] for word in words}))
+    alternatives = ['"\\n"', f'[^\\n{_class_escape(firsts)}] [^\\n]* "\\n"']
+    for word in words:
+        for cut in range(1, len(word)):
+            prefix, following = word[:cut], word[cut]
+            alternatives.append(
+                f'{_gbnf_literal(prefix)} ([^\\n{_class_escape(following)}] [^\\n]*)? "\\n"'
+            )
+    return " | ".join(alternatives)
+
+
+def _class_escape(chars: str) -> str:
+    return "".join(f"\\{char}" if char in "]^-\\" else char for char in chars)
+
+
+def _gbnf_literal(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# Any code line except one that starts a fence (it would end the block early), a line starting
+# `Explanation` (tried on real code, the base wrote its explanation inside an unclosed block),
+# or `### ` (a prompt header: the stop sequences end the answer there, with the block open).
+_CODE_LINE_RULE = "codeline ::= " + _line_not_starting_with(("```", "Explanation", "### "))
 
 
 def format_training_example(instruction_text: str, input_text: str, output: str) -> tuple[str, str]:

@@ -13,6 +13,7 @@ import re
 import textwrap
 
 from takeaways_daemon.errors import PatchRejected
+from takeaways_daemon.few_shot import example_code
 from takeaways_daemon.patches import LinePatch, sha256_text
 from takeaways_daemon.prompt_format import Answer
 from takeaways_daemon.sanitize import strip_control
@@ -90,7 +91,17 @@ def _docstring_block(text: str, indent: str, code: str) -> str:
     return f'{indent}"""{lines[0]}\n{body}{indent}"""\n'
 
 
+def _copies_the_example(task: Task, answer: Answer) -> bool:
+    """Whether the answer's code is the worked example's (a base model echoing the few-shot)."""
+    shown, example = example_code(task.kind)
+    if example is None or " ".join(task.shown_code.split()) == " ".join(shown.split()):
+        return False  # the task is the example itself: its answer is the right one
+    return " ".join(answer.code.split()).strip("\"'") == " ".join(example.split())
+
+
 def _replacement(task: Task, answer: Answer) -> str:
+    if _copies_the_example(task, answer):
+        raise PatchRejected("the answer copies the worked example instead of answering")
     if task.kind == "docstring":
         return _docstring_block(answer.code, task.indent, task.shown_code) + _target_text(task)
     if task.kind == "types":

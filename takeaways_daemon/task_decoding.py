@@ -16,6 +16,30 @@ from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.settings import SamplingSettings
 from takeaways_daemon.tasks import Task
 
+# A fix answer rewrites the whole shown window: gemma-3's tokenizer makes ~3.6 characters a token
+# of stdlib source but only ~2.3 of code dense in digits and names, so 2 leaves room; the title
+# and explanation take ~128 more.
+# Without it a 40-line window hit the 384-token cap mid-code and every such answer was malformed.
+_CODE_CHARS_PER_TOKEN = 2
+_TITLE_AND_EXPLANATION_TOKENS = 128
+
+
+def answer_token_budget(task: Task, configured: int) -> int:
+    """The longest answer `task` may need: `configured`, or more when its answer rewrites code.
+
+    >>> from takeaways_daemon.tasks import Task
+    >>> code = "x = 1\\n" * 300
+    >>> task = Task("fix", "a.py", "python", code, 1, 300, 1, 300, error="oops")
+    >>> answer_token_budget(task, 384)
+    1027
+    >>> answer_token_budget(Task("explain", "a.py", "python", code, 1, 300, 1, 300), 384)
+    384
+    """
+    if task.kind != "fix":
+        return configured
+    needed = len(task.shown_code) // _CODE_CHARS_PER_TOKEN + _TITLE_AND_EXPLANATION_TOKENS
+    return max(configured, needed)
+
 
 def task_request(
     task: Task,
@@ -29,9 +53,11 @@ def task_request(
 
     The prompt and the chat turns (for models spoken to through a chat API) come from the same
     prompt format; `few_shot` puts the worked example first. A fixed `sampling.seed` gives
-    attempt i the seed `seed + i`, so retries differ but repeat.
+    attempt i the seed `seed + i`, so retries differ but repeat. A fix may run past
+    `sampling.max_tokens` by as much as rewriting its code takes (`answer_token_budget`).
     """
     values: dict[str, Any] = {
+        "max_tokens": answer_token_budget(task, sampling.max_tokens),
         "messages": task.messages(few_shot=few_shot),
         "stop": prompt_format.STOP_SEQUENCES,
         "grammar": grammar_for(task),

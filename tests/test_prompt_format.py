@@ -78,7 +78,7 @@ class TestAnswers:
             ("explain", "Title: T\nExplanation:   ", "empty explanation"),
             ("docstring", "Title:   \n```\nx\n```\nExplanation: E", "empty title"),
             ("fix", "Sure! Here is the fixed code: x = 1", "lacks a `Title:`"),
-            ("fix", "Title: T\n```python\nx = 1\nExplanation: E", "lacks a `Title:`"),
+            ("fix", "Title: T\n```python\nx = 1\n    y = 2", "lacks a `Title:`"),
             ("explain", "Title: T\nThis does things.", "lacks a `Title:`"),
         ],
         ids=[
@@ -89,13 +89,21 @@ class TestAnswers:
             "empty explanation",
             "blank title",
             "prose",
-            "unclosed fence",
+            "cut off inside the code",
             "no explanation line",
         ],
     )
     def test_malformed_answers_are_refused(self, kind: TaskKind, text: str, message: str) -> None:
         with pytest.raises(MalformedAnswer, match=re.escape(message)):
             parse_answer(text, kind)
+
+    def test_an_unclosed_fence_ends_where_the_explanation_line_starts(self) -> None:
+        """The packaged base wrote its explanation inside a block it never closed (real code)."""
+        text = "Title: Document\n```python\nReturn the total.\n\nExplanation: Says what it does."
+        answer = parse_answer(text, "docstring")
+        assert (answer.code, answer.explanation) == ("Return the total.", "Says what it does.")
+        inline = "Title: T\n```python\nprint('Explanation: no')\n```\nExplanation: E"
+        assert parse_answer(inline, "fix").code == "print('Explanation: no')"
 
     def test_overlong_code_is_refused(self) -> None:
         code = "x = 1\n" * (prompt_format.MAX_CODE_CHARS // 5)

@@ -190,15 +190,21 @@ def compare(runs: tuple[Path, ...], out: Path, as_json: bool) -> None:
         comparison_chart,
         comparison_markdown,
         comparison_table,
+        quality_markdown,
+        quality_table,
     )
 
     models, metrics = comparison_table(list(runs))
+    quality = quality_table(list(runs))
     markdown = comparison_markdown(models, metrics)
+    if quality[1]:
+        markdown += "\n" + quality_markdown(*quality)
     out.mkdir(parents=True, exist_ok=True)
     (out / "comparison.md").write_text(markdown)
-    chart = comparison_chart(models, metrics, out / "comparison.png")
+    chart = comparison_chart(models, metrics, out / "comparison.png", quality=quality)
     if as_json:
-        click.echo(json.dumps({"models": models, "metrics": metrics, "chart": str(chart)}))
+        click.echo(json.dumps({"models": models, "metrics": metrics, "code_quality": quality[1],
+                               "chart": str(chart)}))  # fmt: skip
     else:
         click.echo(markdown)
         click.echo(f"chart: {chart}", err=True)

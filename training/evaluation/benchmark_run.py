@@ -23,6 +23,7 @@ from tqdm import tqdm
 from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.sandbox import Sandbox
 from takeaways_daemon.settings import SamplingSettings
+from training.evaluation.code_quality import WrittenCode, quality_summary
 from training.evaluation.decoding import (
     NO_OVERRIDE,
     DecodingOverride,
@@ -264,10 +265,12 @@ def execute_samples(
 def summarize(
     problems: Sequence[Problem], store: RunStore, *, ks: Sequence[int] = (1, 10, 100)
 ) -> dict[str, Any]:
-    """The run's report: pass@k, status counts, timings, and each task's samples and results."""
+    """The run's report: pass@k, code quality, status counts, timings, and each task's samples."""
     tasks = []
     counts: list[tuple[int, int]] = []
     statuses: Counter[str] = Counter()
+    written: list[WrittenCode] = []
+    references: list[WrittenCode] = []
     keys_by_task: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)
     for key in sorted(store.results):
         keys_by_task[key[0]].append(key)
@@ -280,6 +283,8 @@ def summarize(
         counts.append((len(rows), passed))
         statuses.update(row["status"] for row in rows)
         tasks.append({"task_id": problem.task_id, "passed": passed, "samples": rows})
+        written += [WrittenCode(problem.prompt, row.get("completion", "")) for row in rows]
+        references.append(WrittenCode(problem.prompt, problem.canonical))
     smallest = min((n for n, _ in counts), default=0)
     settings = store.settings
     return {
@@ -288,6 +293,7 @@ def summarize(
         "samples_evaluated": sum(n for n, _ in counts),
         "pass_at_k": {f"pass@{k}": mean_pass_at_k(counts, k) for k in ks if k <= smallest},
         "statuses": dict(statuses),
+        "code_quality": quality_summary(written, references),
         "generation_seconds": round(sum(r.get("seconds", 0) for r in store.samples.values()), 1),
         "execution_seconds": round(sum(r.get("seconds", 0) for r in store.results.values()), 1),
         "machine": machine_description(),

@@ -62,7 +62,27 @@ def run_markdown(summary: dict[str, Any]) -> str:
             f"wall {summary.get('wall_seconds', '?')} s",
             f"- machine: {summary['machine']}",
         ]
+        if summary.get("code_quality"):
+            lines.append(
+                f"- code quality (lower is better): {quality_line(summary['code_quality'])}"
+            )
     return "\n".join(lines) + "\n"
+
+
+def quality_line(quality: dict[str, Any]) -> str:
+    """One line for a run's code quality: the model's figures, the reference's in brackets."""
+    model, reference = quality["model"], quality["reference"]
+    return (
+        f"ruff {_number(model['ruff_per_100_lines'])} findings/100 lines "
+        f"(reference {_number(reference['ruff_per_100_lines'])}), "
+        f"complexity {_number(model['complexity'])} "
+        f"(reference {_number(reference['complexity'])}); "
+        f"{model['samples']} samples, {model['unparsed']} not parsing; rules {quality['rules']}"
+    )
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def _percent(value: float | None) -> str:
@@ -105,6 +125,49 @@ def comparison_table(paths: list[Path]) -> tuple[list[str], dict[str, dict[str, 
     return models, {name: metrics[name] for name in ordered}
 
 
+REFERENCE_LABEL = "reference solution"
+QUALITY_MEASURES = {"ruff_per_100_lines": "ruff findings/100 lines", "complexity": "complexity"}
+
+
+def quality_table(paths: list[Path]) -> tuple[list[str], dict[str, dict[str, float]]]:
+    """(models, then the reference), {measure: {model: value}}: code quality, lower is better."""
+    models: list[str] = []
+    metrics: dict[str, dict[str, float]] = {}
+    for path in paths:
+        for report in find_reports(path):
+            quality = report.get("code_quality")
+            if not quality:
+                continue
+            model = strip_control(str(report["model"]))
+            if model not in models:
+                models.append(model)
+            for key, measure in QUALITY_MEASURES.items():
+                name = f"{report['benchmark']} {measure}"
+                for who, scores in (
+                    (model, quality["model"]),
+                    (REFERENCE_LABEL, quality["reference"]),
+                ):
+                    if scores.get(key) is not None:
+                        metrics.setdefault(name, {})[who] = float(scores[key])
+    return ([*models, REFERENCE_LABEL] if models else []), metrics
+
+
+def quality_markdown(models: list[str], metrics: dict[str, dict[str, float]]) -> str:
+    """The code quality table (lower is better), empty when no report measured it."""
+    if not metrics:
+        return ""
+    lines = [
+        "Code quality of the written code (lower is better):",
+        "",
+        "| measure | " + " | ".join(models) + " |",
+        "| --- |" + " --- |" * len(models),
+    ]
+    for measure, values in metrics.items():
+        cells = " | ".join(_number(values.get(model)) for model in models)
+        lines.append(f"| {measure} | {cells} |")
+    return "\n".join(lines) + "\n"
+
+
 def comparison_markdown(models: list[str], metrics: dict[str, dict[str, float]]) -> str:
     """The comparison as a Markdown table: one row per metric, one column per model."""
     lines = ["| metric | " + " | ".join(models) + " |", "| --- |" + " --- |" * len(models)]
@@ -115,29 +178,62 @@ def comparison_markdown(models: list[str], metrics: dict[str, dict[str, float]])
 
 
 def comparison_chart(
-    models: list[str], metrics: dict[str, dict[str, float]], target: Path
+    models: list[str],
+    metrics: dict[str, dict[str, float]],
+    target: Path,
+    quality: tuple[list[str], dict[str, dict[str, float]]] | None = None,
 ) -> Path:
-    """A grouped bar chart (PNG) of every metric for every model, scores from 0 to 100 %."""
+    """A grouped bar chart (PNG) of every metric for every model, scores from 0 to 100 %.
+
+    With `quality` (from `quality_table`), a second panel beside it shows the code quality
+    measures in their own units, the reference solution as one more bar.
+    """
     import matplotlib
 
     matplotlib.use("Agg")  # no display: reports are made on servers and in CI
     import matplotlib.pyplot as plt
 
+    quality_models, quality_metrics = quality or ([], {})
+    panels = 2 if quality_metrics else 1
     names = list(metrics)
-    width = 0.8 / max(1, len(models))
-    figure, axes = plt.subplots(figsize=(max(6.0, 1.3 * len(names) + 2), 4.5))
-    for position, model in enumerate(models):
-        xs = [i + (position - (len(models) - 1) / 2) * width for i in range(len(names))]
-        ys = [100 * metrics[name].get(model, 0.0) for name in names]
-        bars = axes.bar(xs, ys, width, label=model)
-        axes.bar_label(bars, fmt="%.0f", fontsize=7)
-    axes.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
+    width_in = max(6.0, 1.3 * len(names) + 2) + (
+        1.6 * len(quality_metrics) + 2 if panels > 1 else 0
+    )
+    figure, all_axes = plt.subplots(
+        1, panels, figsize=(width_in, 4.5), squeeze=False,
+        gridspec_kw={"width_ratios": [max(1, len(names)), max(1, len(quality_metrics))][:panels]},
+    )  # fmt: skip
+    axes = all_axes[0][0]
+    _bars(axes, models, names, {n: {m: 100 * v for m, v in metrics[n].items()} for n in names})
     axes.set_ylabel("score (%)")
     axes.set_ylim(0, 105)
     axes.set_title("takeaways evaluation")
     axes.legend(fontsize=8)
+    if quality_metrics:
+        side = all_axes[0][1]
+        _bars(side, quality_models, list(quality_metrics), quality_metrics, fmt="%.1f")
+        side.set_ylabel("lower is better")
+        side.set_title("code quality")
+        side.legend(fontsize=7)
     figure.tight_layout()
     target.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(target, dpi=120)
     plt.close(figure)
     return target
+
+
+def _bars(
+    axes: Any,
+    models: list[str],
+    names: list[str],
+    values: dict[str, dict[str, float]],
+    fmt: str = "%.0f",
+) -> None:
+    """One group of bars per metric name, one bar per model, labelled with its value."""
+    width = 0.8 / max(1, len(models))
+    for position, model in enumerate(models):
+        xs = [i + (position - (len(models) - 1) / 2) * width for i in range(len(names))]
+        ys = [values[name].get(model, 0.0) for name in names]
+        bars = axes.bar(xs, ys, width, label=model)
+        axes.bar_label(bars, fmt=fmt, fontsize=7)
+    axes.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
