@@ -13,11 +13,13 @@ import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from takeaways_daemon import prompt_format
 from takeaways_daemon.backends.supervisor import BackendSupervisor
-from takeaways_daemon.context import plan_tasks
+from takeaways_daemon.context import changed_lines, plan_tasks
+from takeaways_daemon.context.evidence_tasks import diagnostic_tasks, failure_task
+from takeaways_daemon.context.languages import PYTHON, language_for_path
 from takeaways_daemon.errors import (
     BackendUnavailable,
     MalformedAnswer,
@@ -33,6 +35,9 @@ from takeaways_daemon.suggestion_events import Listeners, SuggestionKept
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
 from takeaways_daemon.task_decoding import task_request
 from takeaways_daemon.tasks import Task
+from takeaways_daemon.verification.fix_checker import FixChecker
+from takeaways_daemon.verification.last_failed import LAST_FAILED
+from takeaways_daemon.verification.verdict import Verdict
 from takeaways_daemon.watcher import FileChange
 
 log = logging.getLogger(__name__)
@@ -63,6 +68,8 @@ class SuggestionEngine:
         self.metrics = metrics
         self.kept: Listeners[SuggestionKept] = Listeners()
         """Told of every answer that passed the checks, with the exact prompt behind it."""
+        self.checker = FixChecker(self.root, settings.fix)
+        """The project's sandbox and fix checks (diagnostics, failing tests, verdicts)."""
         self._last_seen: dict[str, str] = {}
         self._inflight: dict[str, asyncio.Task[None]] = {}
 
@@ -78,31 +85,107 @@ class SuggestionEngine:
             self.metrics.count("cancelled")
 
     async def suggest(self, task: Task) -> Suggestion | None:
-        """Ask the model until one answer passes every check, at most `candidates` times."""
-        sampling = self.settings.sampling
+        """Ask the model until one answer passes every check, at most `candidates` times.
+
+        A fix with evidence goes through `_suggest_verified` instead: its candidates are also
+        re-checked against that evidence in the sandbox before one is kept.
+        """
+        if task.kind == "fix" and task.evidence is not None:
+            return await self._suggest_verified(task)
         few_shot = self._few_shot()
-        for attempt in range(sampling.candidates):
-            request = task_request(task, sampling, few_shot=few_shot, attempt=attempt)
-            generation = await self.supervisor.generate(request)
-            self.metrics.generation_ms.append(generation.total_s * 1000)
-            try:
-                answer = prompt_format.parse_answer(generation.text, task.kind)
-            except MalformedAnswer as error:
-                self.metrics.count("malformed")
-                log.info("%s %s: malformed answer (%s)", task.kind, task.path, error)
-                continue
-            try:
-                suggestion = build_suggestion(
-                    task, answer, backend=generation.backend, model=generation.model
-                )
-            except PatchRejected as error:
-                self.metrics.count("rejected")
-                log.info("%s %s: patch rejected (%s)", task.kind, task.path, error)
-                continue
-            kept = SuggestionKept(suggestion, context=task.shown_code, prompt=request.prompt)
-            self.kept.publish(kept)
-            return suggestion
+        for attempt in range(self.settings.sampling.candidates):
+            candidate = await self._candidate(task, attempt, few_shot)
+            if candidate is not None:
+                return self._keep(task, *candidate)
         return None
+
+    async def _candidate(
+        self, task: Task, attempt: int, few_shot: bool
+    ) -> tuple[Suggestion, str] | None:
+        """One sampled answer as a suggestion that applies and parses, with its prompt; or None."""
+        request = task_request(task, self.settings.sampling, few_shot=few_shot, attempt=attempt)
+        generation = await self.supervisor.generate(request)
+        self.metrics.generation_ms.append(generation.total_s * 1000)
+        try:
+            answer = prompt_format.parse_answer(generation.text, task.kind)
+        except MalformedAnswer as error:
+            self.metrics.count("malformed")
+            log.info("%s %s: malformed answer (%s)", task.kind, task.path, error)
+            return None
+        try:
+            suggestion = build_suggestion(
+                task, answer, backend=generation.backend, model=generation.model
+            )
+        except PatchRejected as error:
+            self.metrics.count("rejected")
+            log.info("%s %s: patch rejected (%s)", task.kind, task.path, error)
+            return None
+        return suggestion, request.prompt
+
+    def _keep(self, task: Task, suggestion: Suggestion, prompt: str) -> Suggestion:
+        """Tell the `kept` listeners about the chosen answer, with the prompt behind it."""
+        self.kept.publish(SuggestionKept(suggestion, context=task.shown_code, prompt=prompt))
+        return suggestion
+
+    async def _suggest_verified(self, task: Task) -> Suggestion | None:
+        """Best-of-n for a fix, each candidate checked in the sandbox; the first verified wins.
+
+        The next candidate is generated while the previous one is checked (on a worker thread).
+        When none of n verifies, n grows by `sampling.candidates` up to `fix.max_candidates`,
+        while `fix.verify_budget_s` lasts. A candidate nothing could check (no sandbox) is kept
+        as today, `verified` None; a failed one is shown only with `fix.show_unverified`.
+        """
+        fix, step = self.settings.fix, self.settings.sampling.candidates
+        deadline = time.monotonic() + fix.verify_budget_s
+        limit, wanted = max(fix.max_candidates, step), step
+        few_shot = self._few_shot()
+        verdicts: dict[str, Verdict] = {}  # sampled answers repeat: check each text once
+        failed: tuple[Suggestion, str] | None = None
+        checking: asyncio.Future[tuple[Suggestion, str, Verdict]] | None = None
+        attempt = 0
+        while True:
+            made = None
+            if attempt < wanted and time.monotonic() < deadline:
+                made = await self._candidate(task, attempt, few_shot)
+                attempt += 1
+            elif checking is None:
+                break
+            if checking is not None:
+                suggestion, prompt, verdict = await checking
+                checking = None
+                checked = suggestion.model_copy(
+                    update={"verified": verdict.verified, "evidence": verdict.evidence}
+                )
+                if verdict.verified is not False:
+                    self.metrics.count("verified" if verdict.verified else "unchecked")
+                    return self._keep(task, checked, prompt)
+                self.metrics.count("unverified")
+                log.info("%s %s: candidate not verified (%s)", task.kind, task.path, verdict)
+                failed = failed or (checked, prompt)
+                if attempt >= wanted:
+                    wanted = min(limit, wanted + step)  # none verified yet: try more
+            if made is not None:
+                checking = asyncio.ensure_future(self._verdict(task, *made, verdicts))
+                # A newer save may cancel us: the check's thread then finishes on its own.
+                checking.add_done_callback(_retrieve)
+        if failed is not None and fix.show_unverified:
+            return self._keep(task, *failed)
+        if failed is not None:
+            self.metrics.count("unverified_dropped")
+        return None
+
+    async def _verdict(
+        self, task: Task, suggestion: Suggestion, prompt: str, seen: dict[str, Verdict]
+    ) -> tuple[Suggestion, str, Verdict]:
+        """The candidate's verdict, from a worker thread (ruff, the sandbox) or an earlier twin."""
+        verdict = seen.get(suggestion.replacement)
+        if verdict is None:
+            try:
+                verdict = await asyncio.to_thread(self.checker.check, task, suggestion)
+            except (OSError, ValueError, PatchRejected) as error:
+                verdict = Verdict(False, f"could not be checked: {error}")
+            seen[suggestion.replacement] = verdict
+        return suggestion, prompt, verdict
 
     def _still_current(self, task: Task) -> bool:
         try:
@@ -130,6 +213,62 @@ class SuggestionEngine:
                 return
             suggestion.latency_ms = (time.monotonic() - saved_at) * 1000
             self.store.add(suggestion)  # metrics and history count it as listeners
+
+    async def plan_change(self, change: FileChange) -> list[Task]:
+        """The tasks for one settled change: the planner's and ruff's, or the failing tests'.
+
+        pytest's `lastfailed` changing means the user ran the tests: the failures are re-run in
+        the sandbox (on a worker thread) and each project function they point at gets a fix.
+        """
+        if change.relative == LAST_FAILED.as_posix():
+            return await self._failing_test_tasks(change.text)
+        previous = self._last_seen.get(change.relative)
+        tasks = self.plan(change.relative, change.text)
+        text = change.text
+        if (
+            text is None
+            or text == previous
+            or "fix" not in self.settings.tasks.enabled
+            or any(task.kind == "fix" for task in tasks)  # a syntax error comes first
+            or language_for_path(change.relative) != PYTHON
+            or not self.settings.fix.diagnostics
+        ):
+            return tasks
+        found = await asyncio.to_thread(self.checker.diagnostics, change.relative, text)
+        fixes = diagnostic_tasks(
+            change.relative, text, found, changed_lines(previous, text),
+            self.settings.tasks.max_context_lines,
+        )  # fmt: skip
+        return [*fixes, *tasks]
+
+    async def _failing_test_tasks(self, last_failed: str | None) -> list[Task]:
+        """A fix task per project function the tests pytest last saw failing point at."""
+        if last_failed is None or self.settings.fix.tests != "on-failure":
+            return []
+        groups, ids = await asyncio.to_thread(self.checker.failing_tests, last_failed)
+        tasks = []
+        for (path, symbol), failures in groups.items():
+            try:
+                text = await asyncio.to_thread(read_source, self.root / path)
+            except (OSError, UnicodeDecodeError, PatchRejected):
+                continue
+            task = failure_task(
+                path, text, symbol, failures[0].target_line, failures, ids,
+                self.settings.tasks.max_context_lines,
+            )  # fmt: skip
+            if task is not None and not self._already_suggested(task):
+                tasks.append(task)
+        self.metrics.count("test_failures", sum(len(group) for group in groups.values()))
+        return tasks
+
+    def _already_suggested(self, task: Task) -> bool:
+        """Whether an open fix for the same function of the same file text is already shown."""
+        sha = sha256_text(task.file_text)
+        return any(
+            item.kind == "fix" and item.status == "open" and item.path == task.path
+            and item.symbol == task.symbol and item.file_sha256 == sha
+            for item in self.store
+        )  # fmt: skip
 
     def plan(self, relative: str, text: str | None) -> list[Task]:
         """Remember the file's new text and work out what to ask about it.
@@ -160,7 +299,7 @@ class SuggestionEngine:
             change = await source.next_change()
             # The save was the last event, one quiet period before the change settled.
             saved_at = change.settled_at - self.settings.watcher.debounce_ms / 1000
-            tasks = self.plan(change.relative, change.text)
+            tasks = await self.plan_change(change)
             if not tasks:
                 continue
             work = asyncio.create_task(self.process(change.relative, tasks, saved_at))
@@ -172,3 +311,9 @@ class SuggestionEngine:
                     raise asyncio.CancelledError
             finally:
                 self._inflight.pop(change.relative, None)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Read a finished background check's outcome, so an abandoned one logs nothing spurious."""
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("fix check failed: %s", future.exception())

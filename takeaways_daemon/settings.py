@@ -269,6 +269,35 @@ class HistorySettings(BaseModel):
     """A keyring call that takes longer (a locked keyring waiting on a prompt) is an error."""
 
 
+FixTests = Literal["off", "on-failure", "scan-only"]
+
+
+class FixSettings(BaseModel):
+    """Fixes for real bugs: where they come from and how each candidate is checked first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tests: FixTests = "on-failure"
+    """Failing tests as fix evidence: `on-failure` re-runs the tests pytest last saw failing (in
+    the sandbox) whenever its cache changes; `scan-only` runs tests only for `scan --tests`;
+    `off` never runs the project's tests."""
+    python: Path | None = None
+    """The interpreter (or venv folder) for the project's tests; default: the project's own
+    `.venv/` or `venv/`, else the daemon's."""
+    diagnostics: bool = True
+    """Plan fixes for ruff's bug-finding findings (undefined names, mutable defaults, ...)."""
+    show_unverified: bool = False
+    """Also show fixes whose check failed, marked unverified; by default only verified fixes are
+    shown when a check exists."""
+    verify_budget_s: float = Field(30.0, gt=0)
+    """Time one fix may spend on candidates and their checks before giving up."""
+    max_candidates: int = Field(8, ge=1, le=32)
+    """Most candidates tried for one fix: best-of-n starts at `sampling.candidates` and grows to
+    this while none verifies and the time budget lasts."""
+    test_timeout_s: float = Field(60.0, gt=0)
+    """Wall-clock limit for one sandboxed test run; the run and all it started are killed."""
+
+
 class Settings(BaseSettings):
     """Everything configurable in takeaways."""
 
@@ -292,6 +321,8 @@ class Settings(BaseSettings):
     """Encrypted suggestion history."""
     tui: TuiSettings = Field(default_factory=TuiSettings)
     """Terminal UI."""
+    fix: FixSettings = Field(default_factory=FixSettings)
+    """Fixes for real bugs and their checks."""
 
     @classmethod
     def settings_customise_sources(

@@ -45,6 +45,11 @@ class Suggestion(BaseModel):
     created_at: float = Field(default_factory=time.time)
     status: SuggestionStatus = "open"
     rating: int | None = None
+    verified: bool | None = None
+    """Whether the fix held up against its evidence in the sandbox; None: nothing to check it
+    against (not a fix, or no sandbox)."""
+    evidence: str = ""
+    """What the check found, e.g. `tests/test_calc.py::test_total passed; was: assert 6 == 10`."""
 
     def patch(self) -> LinePatch:
         """The suggestion's edit as a `LinePatch`."""
@@ -55,7 +60,7 @@ class Suggestion(BaseModel):
         return self.model_dump(
             include={
                 "id", "kind", "path", "start_line", "end_line", "replacement", "title",
-                "explanation", "diff",
+                "explanation", "diff", "verified", "evidence",
             }
         )  # fmt: skip
 
