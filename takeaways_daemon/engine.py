@@ -37,7 +37,7 @@ from takeaways_daemon.task_decoding import task_request
 from takeaways_daemon.tasks import Task
 from takeaways_daemon.verification.fix_checker import FixChecker
 from takeaways_daemon.verification.last_failed import LAST_FAILED
-from takeaways_daemon.verification.verdict import Verdict
+from takeaways_daemon.verification.verdict import TestEvidence, Verdict
 from takeaways_daemon.watcher import FileChange
 
 log = logging.getLogger(__name__)
@@ -128,46 +128,55 @@ class SuggestionEngine:
         return suggestion
 
     async def _suggest_verified(self, task: Task) -> Suggestion | None:
-        """Best-of-n for a fix, each candidate checked in the sandbox; the first verified wins.
+        """Best-of-n for a fix, each candidate checked before it is kept; the first verified wins.
 
-        The next candidate is generated while the previous one is checked (on a worker thread).
-        When none of n verifies, n grows by `sampling.candidates` up to `fix.max_candidates`,
-        while `fix.verify_budget_s` lasts. A candidate nothing could check (no sandbox) is kept
-        as today, `verified` None; a failed one is shown only with `fix.show_unverified`.
+        Where the check runs the tests (seconds, in the sandbox on a worker thread), the next
+        candidate is generated meanwhile and abandoned once one verifies. When none of n
+        verifies, n grows by `sampling.candidates` up to `fix.max_candidates`, while
+        `fix.verify_budget_s` lasts. A candidate nothing could check (no sandbox) is kept as
+        today, `verified` None; a failed one is shown only with `fix.show_unverified`.
         """
         fix, step = self.settings.fix, self.settings.sampling.candidates
         deadline = time.monotonic() + fix.verify_budget_s
         limit, wanted = max(fix.max_candidates, step), step
+        overlap = isinstance(task.evidence, TestEvidence)
         few_shot = self._few_shot()
         verdicts: dict[str, Verdict] = {}  # sampled answers repeat: check each text once
         failed: tuple[Suggestion, str] | None = None
-        checking: asyncio.Future[tuple[Suggestion, str, Verdict]] | None = None
+        checking: asyncio.Task[tuple[Suggestion, str, Verdict]] | None = None
+        making: asyncio.Task[tuple[Suggestion, str] | None] | None = None
         attempt = 0
-        while True:
-            made = None
-            if attempt < wanted and time.monotonic() < deadline:
-                made = await self._candidate(task, attempt, few_shot)
-                attempt += 1
-            elif checking is None:
-                break
-            if checking is not None:
-                suggestion, prompt, verdict = await checking
-                checking = None
-                checked = suggestion.model_copy(
-                    update={"verified": verdict.verified, "evidence": verdict.evidence}
-                )
-                if verdict.verified is not False:
-                    self.metrics.count("verified" if verdict.verified else "unchecked")
-                    return self._keep(task, checked, prompt)
-                self.metrics.count("unverified")
-                log.info("%s %s: candidate not verified (%s)", task.kind, task.path, verdict)
-                failed = failed or (checked, prompt)
-                if attempt >= wanted:
-                    wanted = min(limit, wanted + step)  # none verified yet: try more
-            if made is not None:
-                checking = asyncio.ensure_future(self._verdict(task, *made, verdicts))
-                # A newer save may cancel us: the check's thread then finishes on its own.
-                checking.add_done_callback(_retrieve)
+        try:
+            while True:
+                more = attempt < wanted and time.monotonic() < deadline
+                if more and (checking is None or overlap):
+                    making = asyncio.create_task(self._candidate(task, attempt, few_shot))
+                    attempt += 1
+                if making is None and checking is None:
+                    break
+                if checking is not None:
+                    suggestion, prompt, verdict = await checking
+                    checking = None
+                    checked = suggestion.model_copy(
+                        update={"verified": verdict.verified, "evidence": verdict.evidence}
+                    )
+                    if verdict.verified is not False:
+                        self.metrics.count("verified" if verdict.verified else "unchecked")
+                        return self._keep(task, checked, prompt)
+                    self.metrics.count("unverified")
+                    log.info("%s %s: candidate not verified (%s)", task.kind, task.path, verdict)
+                    failed = failed or (checked, prompt)
+                    if attempt >= wanted:
+                        wanted = min(limit, wanted + step)  # none verified yet: try more
+                if making is not None:
+                    made, making = await making, None
+                    if made is not None:
+                        checking = asyncio.create_task(self._verdict(task, *made, verdicts))
+        finally:
+            for pending in (making, checking):
+                if pending is not None and not pending.done():
+                    pending.cancel()  # a check's thread finishes on its own; nothing waits on it
+                    pending.add_done_callback(_retrieve)
         if failed is not None and fix.show_unverified:
             return self._keep(task, *failed)
         if failed is not None:
