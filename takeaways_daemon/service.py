@@ -31,6 +31,7 @@ from takeaways_daemon.watcher import ProjectWatcher
 from takeaways_daemon.wire import (
     BackendView,
     DaemonStatus,
+    FixView,
     GenerateResult,
     HistoryView,
     SuggestionCounts,
@@ -81,6 +82,8 @@ class DaemonService:
             self.recorder.ignore_leftovers()
             self.recorder.apply_retention()
         await self.watcher.start()
+        # bwrap is probed once, off the loop, so `status` can say at once whether tests can run.
+        await asyncio.to_thread(self.engine.checker.state)
         self._tasks.append(asyncio.create_task(self.supervisor.start()))
         self._tasks.append(asyncio.create_task(self.engine.run(self.watcher)))
 
@@ -196,6 +199,7 @@ class DaemonService:
             ),
             metrics=self.metrics.snapshot(),
             history=self._history_status(),
+            fix=FixView(**vars(self.engine.checker.state())),
         )
 
     def _history_status(self) -> HistoryView:

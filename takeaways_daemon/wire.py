@@ -136,6 +136,18 @@ class HistoryView(BaseModel):
     pending_writes: int = 0
 
 
+class FixView(BaseModel):
+    """The fix checks' side of `/status`: whether the project's tests can run, and with what."""
+
+    tests: str
+    """The `fix.tests` setting: off, on-failure or scan-only."""
+    sandbox: bool
+    sandbox_reason: str
+    """`bubblewrap at /usr/bin/bwrap`, or why there is no sandbox (then no test ever runs)."""
+    interpreter: str
+    """The Python the tests run with, and why that one."""
+
+
 class DaemonStatus(BaseModel):
     """`GET /status` and the event stream's `hello`: everything the status bar and CLI show."""
 
@@ -148,6 +160,7 @@ class DaemonStatus(BaseModel):
     suggestions: SuggestionCounts
     metrics: MetricsView
     history: HistoryView
+    fix: FixView | None = None
 
 
 StreamEvent = DaemonStatus | SuggestionEvent

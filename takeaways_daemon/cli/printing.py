@@ -32,6 +32,12 @@ def suggestion_text(item: dict[str, Any], *, with_diff: bool = True) -> str:
         )
     )
     lines = [head]
+    if item.get("verified") is not None:
+        mark = "verified" if item["verified"] else "NOT verified"
+        evidence = strip_control(item.get("evidence", ""))
+        lines.append(
+            click.style(f"    {mark}: {evidence}", fg="green" if item["verified"] else "yellow")
+        )
     explanation = strip_control(item.get("explanation", "")).strip()
     if explanation:
         lines.extend(f"    {line}" for line in explanation.splitlines())
@@ -63,8 +69,19 @@ def status_text(record: dict[str, Any], status: dict[str, Any]) -> str:
         ),
         ("latency", f"p50 {latency['p50'] or '-'} ms, p95 {latency['p95'] or '-'} ms"),
         ("history", _history_line(status.get("history", {}))),
+        *_fix_rows(status.get("fix")),
     ]
     return "\n".join(f"{name:<12} {strip_control(str(value))}" for name, value in rows)
+
+
+def _fix_rows(fix: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The test runner and sandbox lines: what runs the project's tests, or why nothing does."""
+    if not fix:
+        return []
+    if not fix["sandbox"]:
+        return [("tests", f"never run: {fix['sandbox_reason']}")]
+    mode = "off" if fix["tests"] == "off" else f"{fix['tests']}, in {fix['sandbox_reason']}"
+    return [("tests", mode), ("test python", fix["interpreter"])]
 
 
 def _history_line(history: dict[str, Any]) -> str:
