@@ -157,8 +157,7 @@ class TestFailingTests:
 
         assert (fix.kind, fix.path, fix.symbol, fix.verified) == ("fix", "calc.py", "total", True)
         assert fix.evidence == (
-            "tests/test_calc.py::test_total passed; was: assert 6 == 10; "
-            "2 other tests still pass"
+            "tests/test_calc.py::test_total passed; was: assert 6 == 10; 2 other tests still pass"
         )
         assert (project / "calc.py").read_text() == CALC  # nothing is applied until accepted
         (project / "calc.py").write_text(fix.patch().apply_to(CALC))
@@ -269,6 +268,7 @@ class TestNoSandbox:
                   "metrics": {"latency_ms": {"p50": None, "p95": None}},
                   "history": {"enabled": False}, "fix": state}  # fmt: skip
         record = {"address": "-", "token_file": "-", "log_file": "-"}
-        [line] = [row for row in status_text(record, status).splitlines() if row.startswith("tests")]
+        lines = status_text(record, status).splitlines()
+        [line] = [row for row in lines if row.startswith("tests")]
         assert "never run: bubblewrap (bwrap) is not installed at" in line
         assert "sudo apt-get install bubblewrap" in line
