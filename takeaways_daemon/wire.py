@@ -214,6 +214,8 @@ class HistoryItem(BaseModel):
     latency_ms: float
     outcome: Outcome
     rating: int | None = None
+    verified: bool | None = None
+    evidence: str = ""
     tampered: bool = False
 
 

@@ -40,7 +40,7 @@ class TestRunnerState:
 
     __test__ = False  # a data class, not a pytest test class
 
-    mode: str
+    tests: str
     """The `fix.tests` setting: off, on-failure or scan-only."""
     sandbox: bool
     """Whether the sandbox works here; without it no test ever runs."""
