@@ -45,6 +45,15 @@ def age_cell(item: Suggestion, now: float) -> AgeText:
     return age
 
 
+def state_text(item: Suggestion) -> Text:
+    """The state column: stale first, else whether a fix was checked against its evidence."""
+    if item.status == "stale":
+        return Text("stale", style="bold yellow")
+    if item.verified is None:
+        return Text("")
+    return Text("✓ verified", style="bold green") if item.verified else Text("unverified", "yellow")
+
+
 class SuggestionList(MeasuredTable):
     """Open and stale suggestions, newest first."""
 
@@ -77,10 +86,9 @@ class SuggestionList(MeasuredTable):
         return self.items.get(str(row_key.value))
 
     def _cells(self, item: Suggestion) -> dict[str, Text]:
-        stale = Text("stale", style="bold yellow") if item.status == "stale" else Text("")
         return {
             "kind": kind_text(item.kind),
-            "state": stale,
+            "state": state_text(item),
             "age": age_cell(item, self.clock()),
             "where": inert(location(item), "underline"),
             "title": inert(one_line(item.title, TITLE_CHARS)),
