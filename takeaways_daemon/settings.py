@@ -123,6 +123,10 @@ class EmbeddedSettings(BaseModel):
     """
     generation_timeout_s: float = Field(180.0, gt=0)
     """A generation running longer than this is abandoned."""
+    prompt_lookup_tokens: int = Field(0, ge=0, le=64)
+    """Prompt-lookup decoding: draft up to this many tokens copied from the prompt (a fix
+    copies most of its input) and check them in one pass; 0 (default) turns it off. It needs
+    logits for every position (n_ctx x vocabulary floats), so measure it first: `bench/fix.py`."""
 
 
 DEFAULT_PREFERENCE = ("ollama", "embedded")
