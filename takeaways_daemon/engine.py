@@ -100,10 +100,16 @@ class SuggestionEngine:
         return None
 
     async def _candidate(
-        self, task: Task, attempt: int, few_shot: bool
+        self, task: Task, attempt: int, few_shot: bool, *, greedy: bool = False
     ) -> tuple[Suggestion, str] | None:
-        """One sampled answer as a suggestion that applies and parses, with its prompt; or None."""
-        request = task_request(task, self.settings.sampling, few_shot=few_shot, attempt=attempt)
+        """One sampled answer as a suggestion that applies and parses, with its prompt; or None.
+
+        `greedy` asks for the model's single most likely answer (temperature 0) instead.
+        """
+        overrides = {"temperature": 0.0} if greedy else {}
+        request = task_request(
+            task, self.settings.sampling, few_shot=few_shot, attempt=attempt, **overrides
+        )
         generation = await self.supervisor.generate(request)
         self.metrics.generation_ms.append(generation.total_s * 1000)
         try:
@@ -150,7 +156,11 @@ class SuggestionEngine:
             while True:
                 more = attempt < wanted and time.monotonic() < deadline
                 if more and (checking is None or overlap):
-                    making = asyncio.create_task(self._candidate(task, attempt, few_shot))
+                    # The first candidate is the model's most likely answer, the rest sampled:
+                    # a checked fix can afford to start from the best guess.
+                    making = asyncio.create_task(
+                        self._candidate(task, attempt, few_shot, greedy=attempt == 0)
+                    )
                     attempt += 1
                 if making is None and checking is None:
                     break

@@ -198,21 +198,28 @@ class TestFailingTests:
         assert shown is not None and shown.verified is False
         assert shown.evidence == "breaks tests/test_calc.py::test_total_of_nothing: assert 1 == 0"
 
-    def test_when_none_verifies_more_candidates_are_tried(
+    def test_when_none_verifies_more_candidates_are_tried_the_first_greedy(
         self, project: Path, scripted: Path
     ) -> None:
         change = red_run(project)
 
-        async def scenario(rig: Rig) -> tuple[Suggestion | None, int]:
+        async def scenario(rig: Rig) -> tuple[Suggestion | None, list[float]]:
             rig.backend.enqueue(answer(TOTAL_BREAKS_ANOTHER))
             rig.backend.enqueue(answer(TOTAL_FIXED))
             [task] = await rig.engine.plan_change(change)
-            return await rig.engine.suggest(task), len(rig.backend.requests)
+            fix = await rig.engine.suggest(task)
+            return fix, [request.temperature for request in rig.backend.requests]
 
-        fix, requests = run_rig(project, scenario, fix={"max_candidates": 2})
+        fix, temperatures = run_rig(
+            project,
+            scenario,
+            fix={"max_candidates": 2},
+            sampling={"candidates": 1, "seed": 1, "temperature": 0.7},
+        )
         assert fix is not None and fix.verified is True
         assert fix.replacement.rstrip("\n") == TOTAL_FIXED
-        assert requests == 2
+        # The model's most likely answer first, then sampled ones.
+        assert temperatures == [0.0, 0.7]
 
 
 class TestDiagnostics:
