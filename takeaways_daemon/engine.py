@@ -106,7 +106,9 @@ class SuggestionEngine:
 
         `greedy` asks for the model's single most likely answer (temperature 0) instead.
         """
-        overrides = {"temperature": 0.0} if greedy else {}
+        overrides: dict[str, Any] = {"temperature": 0.0} if greedy else {}
+        if task.kind == "fix":
+            overrides["max_tokens"] = fix_answer_tokens(task, self.settings.sampling.max_tokens)
         request = task_request(
             task, self.settings.sampling, few_shot=few_shot, attempt=attempt, **overrides
         )
@@ -330,6 +332,26 @@ class SuggestionEngine:
                     raise asyncio.CancelledError
             finally:
                 self._inflight.pop(change.relative, None)
+
+
+FIX_ANSWER_CHARS_PER_TOKEN = 2.5
+"""Fewer characters per token than code usually has (about 3.5), so a rewrite always fits."""
+FIX_ANSWER_OVERHEAD_TOKENS = 96
+"""The title, the fence lines and a sentence or two of explanation."""
+
+
+def fix_answer_tokens(task: Task, configured: int) -> int:
+    """The longest answer a fix needs: its rewrite of the shown code plus a short explanation.
+
+    A fix copies its input with a small change, so its length is known before it starts; the
+    small base model otherwise rambles on in its explanation until `max_tokens`, which costs
+    more time than the fix itself.
+
+    >>> fix_answer_tokens(Task("fix", "a.py", "python", "x = 1\\n" * 10, 1, 10, 1, 10), 384)
+    119
+    """
+    needed = len(task.shown_code) / FIX_ANSWER_CHARS_PER_TOKEN + FIX_ANSWER_OVERHEAD_TOKENS
+    return min(configured, int(needed))
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
