@@ -41,6 +41,8 @@ def project() -> Iterator[Path]:
         yield root
 
 
+# Minutes on a loaded 2-core machine: every candidate is generated, then tested in the sandbox.
+@pytest.mark.timeout(1500)
 def test_a_red_pytest_run_becomes_a_verified_fix_that_turns_it_green(
     project: Path, use_base_model: Path
 ) -> None:
