@@ -65,7 +65,7 @@ async def scan_path(
         await supervisor.select()  # first, so prompts fit the model actually in use
         tasks: list[Task] = []
         if run_tests and "fix" in enabled:
-            tasks += await asyncio.to_thread(_failing_test_tasks, engine, settings, progress)
+            tasks += await asyncio.to_thread(failing_test_tasks, engine, settings, progress)
         for relative, text in _texts(root, target, settings):
             if len(tasks) >= budget:
                 break
@@ -93,7 +93,7 @@ async def scan_path(
     return found
 
 
-def _failing_test_tasks(
+def failing_test_tasks(
     engine: SuggestionEngine, settings: Settings, progress: Callable[[str], None] | None
 ) -> list[Task]:
     """Run the whole suite in the sandbox; a fix task per function its failures point at."""

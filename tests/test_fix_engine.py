@@ -20,6 +20,7 @@ from takeaways_daemon.cli.printing import status_text
 from takeaways_daemon.engine import SuggestionEngine
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.prompt_format import render_answer
+from takeaways_daemon.scanner import failing_test_tasks
 from takeaways_daemon.settings import Settings, WatcherSettings
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
 from takeaways_daemon.verification.diagnostics import Diagnostic
@@ -279,3 +280,33 @@ class TestNoSandbox:
         [line] = [row for row in lines if row.startswith("tests")]
         assert "never run: bubblewrap (bwrap) is not installed at" in line
         assert "sudo apt-get install bubblewrap" in line
+
+
+class TestScanTests:
+    """`scan --tests` runs the whole suite itself (in the sandbox) before planning fixes."""
+
+    def test_the_whole_suite_runs_sandboxed_and_each_failure_plans_a_checked_fix(
+        self, project: Path
+    ) -> None:
+        settings = Settings(history={"enabled": False})
+        engine = SuggestionEngine(
+            project, settings, BackendSupervisor(settings), SuggestionStore(), Metrics()
+        )
+        said: list[str] = []
+        [task] = failing_test_tasks(engine, settings, said.append)
+        assert (task.kind, task.path, task.symbol) == ("fix", "calc.py", "total")
+        assert isinstance(task.evidence, TestEvidence)
+        assert [f.node_id for f in task.evidence.failures] == ["tests/test_calc.py::test_total"]
+        assert said[0].startswith("running the tests in the sandbox with ")
+        assert "the project's own .venv/" in said[0]
+        assert said[1] == "tests: 3 ran, 1 failed"
+        assert not (project / ".pytest_cache").exists()  # the sandbox wrote nothing here
+
+    def test_fix_tests_off_runs_nothing(self, project: Path) -> None:
+        settings = Settings(history={"enabled": False}, fix={"tests": "off"})
+        engine = SuggestionEngine(
+            project, settings, BackendSupervisor(settings), SuggestionStore(), Metrics()
+        )
+        said: list[str] = []
+        assert failing_test_tasks(engine, settings, said.append) == []
+        assert said == ["tests not run: fix.tests is off"]
