@@ -51,8 +51,8 @@ def fix_prompt() -> tuple[str, str, int]:
         assert task is not None
         grammar = grammar_for(task)
         assert grammar is not None
-        # The base model is not tuned on our format: the daemon shows it the worked example.
-        return task.prompt(few_shot=True), grammar, fix_answer_tokens(task, 384)
+        # No worked example: the daemon shows none for a fix of a failing test.
+        return task.prompt(), grammar, fix_answer_tokens(task, 384)
 
 
 def main() -> int:

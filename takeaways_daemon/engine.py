@@ -37,7 +37,7 @@ from takeaways_daemon.task_decoding import task_request
 from takeaways_daemon.tasks import Task
 from takeaways_daemon.verification.fix_checker import FixChecker
 from takeaways_daemon.verification.last_failed import LAST_FAILED
-from takeaways_daemon.verification.verdict import TestEvidence, Verdict
+from takeaways_daemon.verification.verdict import SyntaxEvidence, TestEvidence, Verdict
 from takeaways_daemon.watcher import FileChange
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,10 @@ class SuggestionEngine:
         deadline = time.monotonic() + fix.verify_budget_s
         limit, wanted = max(fix.max_candidates, step), step
         overlap = isinstance(task.evidence, TestEvidence)
-        few_shot = self._few_shot()
+        # The worked example fixes a syntax error; shown before a wrong result or an undefined
+        # name, the packaged base model copied the code back unchanged (the greedy answer for
+        # the sample project's failing test), and without it fixed the bug.
+        few_shot = self._few_shot() and isinstance(task.evidence, SyntaxEvidence)
         verdicts: dict[str, Verdict] = {}  # sampled answers repeat: check each text once
         failed: tuple[Suggestion, str] | None = None
         checking: asyncio.Task[tuple[Suggestion, str, Verdict]] | None = None

@@ -10,6 +10,10 @@ sampling has a fixed seed and best-of-n grows until a candidate verifies, so the
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +33,8 @@ from tests.sample_project import (
 )
 
 pytestmark = pytest.mark.model
+SCAN_KEYS = {"id", "kind", "path", "start_line", "end_line", "replacement", "title",
+             "explanation", "diff", "verified", "evidence"}  # fmt: skip
 
 
 @pytest.fixture
@@ -74,3 +80,28 @@ def test_a_red_pytest_run_becomes_a_verified_fix_that_turns_it_green(
     assert (fix.kind, fix.path, fix.symbol, fix.verified) == ("fix", "calc.py", "total", True)
     assert fix.evidence.startswith("tests/test_calc.py::test_total passed; was: assert 6 == 10")
     assert green == 0
+
+
+@pytest.mark.timeout(1500)
+def test_scan_with_tests_prints_only_the_stable_json_with_a_verified_fix(
+    project: Path, use_base_model: Path
+) -> None:
+    env = {
+        **os.environ,
+        "TAKEAWAYS_SAMPLING__SEED": "7",
+        "TAKEAWAYS_FIX__MAX_CANDIDATES": "12",
+        "TAKEAWAYS_FIX__VERIFY_BUDGET_S": "900",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "takeaways_daemon", "scan", str(project), "--json",
+         "--kind", "fix", "--tests"],
+        capture_output=True, text=True, timeout=1400, stdin=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)  # nothing but the JSON on stdout
+    [fix] = shown["suggestions"]
+    assert set(fix) == SCAN_KEYS
+    assert (fix["kind"], fix["path"], fix["verified"]) == ("fix", "calc.py", True)
+    assert fix["evidence"].startswith("tests/test_calc.py::test_total passed")
+    assert "running the tests in the sandbox" in done.stderr
+    assert (project / "calc.py").read_text() == CALC  # scanning never applies anything
