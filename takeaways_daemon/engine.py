@@ -109,6 +109,10 @@ class SuggestionEngine:
         overrides: dict[str, Any] = {"temperature": 0.0} if greedy else {}
         if task.kind == "fix":
             overrides["max_tokens"] = fix_answer_tokens(task, self.settings.sampling.max_tokens)
+            # A fix copies its input: a repeat penalty pushes the model off the lines it should
+            # keep (with it, the base model's greedy answer for a failing test was the unchanged
+            # code; without it, the fix).
+            overrides["repeat_penalty"] = 1.0
         request = task_request(
             task, self.settings.sampling, few_shot=few_shot, attempt=attempt, **overrides
         )

@@ -53,7 +53,8 @@ def test_a_red_pytest_run_becomes_a_verified_fix_that_turns_it_green(
     project: Path, use_base_model: Path
 ) -> None:
     settings = Settings(
-        backend={"prefer": ["embedded"]},
+        # A loaded 2-core machine can take minutes per answer: no backend timeout gets in first.
+        backend={"prefer": ["embedded"], "embedded": {"generation_timeout_s": 1200}},
         sampling={"seed": 7, "candidates": 3},
         fix={"max_candidates": 12, "verify_budget_s": 900},
         tasks={"enabled": ["fix"]},
@@ -91,6 +92,7 @@ def test_scan_with_tests_prints_only_the_stable_json_with_a_verified_fix(
         "TAKEAWAYS_SAMPLING__SEED": "7",
         "TAKEAWAYS_FIX__MAX_CANDIDATES": "12",
         "TAKEAWAYS_FIX__VERIFY_BUDGET_S": "900",
+        "TAKEAWAYS_BACKEND__EMBEDDED__GENERATION_TIMEOUT_S": "1200",
     }
     done = subprocess.run(
         [sys.executable, "-m", "takeaways_daemon", "scan", str(project), "--json",
