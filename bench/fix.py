@@ -39,6 +39,7 @@ from bench.fix_corpus import MODULES
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.context import plan_tasks
 from takeaways_daemon.engine import SuggestionEngine
+from takeaways_daemon.errors import BackendUnavailable, PromptTooLong
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.sandbox import ProjectSandbox
 from takeaways_daemon.settings import Settings
@@ -156,7 +157,10 @@ async def attempt(engine: SuggestionEngine, box: ProjectSandbox, bug: Bug, mode:
         tasks, started = await fix_tasks(engine, root, bug, mode)
         suggestion = None
         for task in tasks[:1]:
-            suggestion = await engine.suggest(task)
+            try:
+                suggestion = await engine.suggest(task)
+            except (BackendUnavailable, PromptTooLong) as error:
+                print(f"  {bug.module}: no answer ({error})", file=sys.stderr)
         seconds = time.monotonic() - started
         fixed = await asyncio.to_thread(tests_pass, box, bug, suggestion)
         verified = suggestion.verified if suggestion is not None else None
@@ -167,7 +171,10 @@ async def attempt(engine: SuggestionEngine, box: ProjectSandbox, bug: Bug, mode:
 
 def settings_for(model: Path, args: argparse.Namespace, lookup: int) -> Settings:
     """The daemon's settings with the packaged model, a fixed seed and the given threads."""
-    embedded = {"model_path": str(model), "n_threads": args.threads, "prompt_lookup_tokens": lookup}
+    embedded = {
+        "model_path": str(model), "n_threads": args.threads, "prompt_lookup_tokens": lookup,
+        "generation_timeout_s": 1200,  # a loaded machine must not turn slow answers into misses
+    }  # fmt: skip
     return Settings(
         backend={"prefer": ["embedded"], "embedded": embedded},
         sampling={"seed": args.seed, "candidates": args.candidates},
