@@ -278,7 +278,10 @@ def main() -> int:
     sys.argv = [sys.argv[0], "--rounds", str(args.sandbox_rounds)]
     fix_sandbox.main()
     rate = verified_fixed / count
-    factor = verified_fixed / fixed["today"] if fixed["today"] else float("inf")
+    if fixed["today"]:
+        factor = verified_fixed / fixed["today"]
+    else:  # today's planner fixed none: any verified fix is infinitely more, none is no gain
+        factor = float("inf") if verified_fixed else 0.0
     times = [a.seconds for a in results["verified"] if a.verified]
     p50 = statistics.median(times) if times else float("inf")
     print(
