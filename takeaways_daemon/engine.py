@@ -13,11 +13,13 @@ import logging
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from takeaways_daemon import prompt_format
 from takeaways_daemon.backends.supervisor import BackendSupervisor
-from takeaways_daemon.context import plan_tasks
+from takeaways_daemon.context import changed_lines, plan_tasks
+from takeaways_daemon.context.evidence_tasks import diagnostic_tasks, failure_task
+from takeaways_daemon.context.languages import PYTHON, language_for_path
 from takeaways_daemon.errors import (
     BackendUnavailable,
     MalformedAnswer,
@@ -36,6 +38,9 @@ from takeaways_daemon.suggestions import Suggestion, SuggestionStore
 from takeaways_daemon.task_decoding import task_request
 from takeaways_daemon.tasks import Task
 from takeaways_daemon.telemetry.stage_clock import StageClock
+from takeaways_daemon.verification.fix_checker import FixChecker
+from takeaways_daemon.verification.last_failed import LAST_FAILED
+from takeaways_daemon.verification.verdict import SyntaxEvidence, TestEvidence, Verdict
 from takeaways_daemon.watcher import FileChange
 
 log = logging.getLogger(__name__)
@@ -69,6 +74,8 @@ class SuggestionEngine:
         """What is in flight now, and why finished tasks found nothing."""
         self.kept: Listeners[SuggestionKept] = Listeners()
         """Told of every answer that passed the checks, with the exact prompt behind it."""
+        self.checker = FixChecker(self.root, settings.fix)
+        """The project's sandbox and fix checks (diagnostics, failing tests, verdicts)."""
         self._last_seen: dict[str, str] = {}
         self._inflight: dict[str, asyncio.Task[None]] = {}
 
@@ -84,50 +91,168 @@ class SuggestionEngine:
             self.metrics.count("cancelled")
 
     async def suggest(self, task: Task, clock: StageClock | None = None) -> Suggestion | None:
-        """Ask the model until one answer passes every check, at most `candidates` times."""
-        with self.progress.working_on(task, self.settings.sampling.candidates) as work:
-            return await self._first_good_candidate(task, work, clock or StageClock())
+        """Ask the model until one answer passes every check, at most `candidates` times.
 
-    async def _first_good_candidate(
+        A fix with evidence goes through `_suggest_verified` instead: its candidates are also
+        re-checked against that evidence in the sandbox before one is kept.
+        """
+        clock = clock or StageClock()
+        candidates = self.settings.sampling.candidates
+        with self.progress.working_on(task, candidates) as work:
+            if task.kind == "fix" and task.evidence is not None:
+                return await self._suggest_verified(task, work, clock)
+            few_shot = self._few_shot()
+            for attempt in range(candidates):
+                work.next_candidate(attempt + 1)
+                candidate = await self._candidate(task, attempt, few_shot, work, clock)
+                if candidate is not None:
+                    return self._keep(task, *candidate, work, clock)
+        return None
+
+    async def _candidate(
+        self,
+        task: Task,
+        attempt: int,
+        few_shot: bool,
+        work: TaskWork,
+        clock: StageClock,
+        *,
+        greedy: bool = False,
+    ) -> tuple[Suggestion, str] | None:
+        """One sampled answer as a suggestion that applies and parses, with its prompt; or None.
+
+        `greedy` asks for the model's single most likely answer (temperature 0) instead.
+        """
+        overrides: dict[str, Any] = {"temperature": 0.0} if greedy else {}
+        if task.kind == "fix":
+            # A fix copies its input: a repeat penalty pushes the model off the lines it should
+            # keep (with it, the base model's greedy answer for a failing test was the unchanged
+            # code; without it, the fix).
+            overrides["repeat_penalty"] = 1.0
+        with clock.stage("prompt"):
+            request = task_request(
+                task, self.settings.sampling, few_shot=few_shot, attempt=attempt, **overrides
+            )
+        generation = await self.supervisor.generate(request)
+        self.metrics.record_generation(generation.total_s)
+        clock.add_generation(generation)
+        try:
+            with clock.stage("parse"):
+                answer = prompt_format.parse_answer(generation.text, task.kind)
+        except MalformedAnswer as error:
+            self.metrics.count("malformed")
+            log.info("%s %s: malformed answer (%s)", task.kind, task.path, error)
+            work.discard(f"malformed answer ({error})")
+            return None
+        try:
+            with clock.stage("parse"):
+                suggestion = build_suggestion(
+                    task, answer, backend=generation.backend, model=generation.model
+                )
+        except PatchRejected as error:
+            self.metrics.count("rejected")
+            log.info("%s %s: patch rejected (%s)", task.kind, task.path, error)
+            work.discard(str(error))
+            return None
+        return suggestion, request.prompt
+
+    def _keep(
+        self, task: Task, suggestion: Suggestion, prompt: str, work: TaskWork, clock: StageClock
+    ) -> Suggestion:
+        """Tell the `kept` listeners about the chosen answer, with the prompt behind it."""
+        suggestion.telemetry = clock.telemetry(verified=suggestion.verified)
+        answer_text = f"{suggestion.title}\n{suggestion.explanation}\n{suggestion.replacement}"
+        # The whole file, not just the prompt's window: a file that tries anywhere is suspect.
+        suggestion.injection_signs = injection_signs(f"{task.file_text}\n{prompt}", answer_text)
+        work.kept()
+        self.kept.publish(SuggestionKept(suggestion, context=task.shown_code, prompt=prompt))
+        return suggestion
+
+    async def _suggest_verified(
         self, task: Task, work: TaskWork, clock: StageClock
     ) -> Suggestion | None:
-        sampling = self.settings.sampling
-        few_shot = self._few_shot()
-        for attempt in range(sampling.candidates):
-            work.next_candidate(attempt + 1)
-            with clock.stage("prompt"):
-                request = task_request(task, sampling, few_shot=few_shot, attempt=attempt)
-            generation = await self.supervisor.generate(request)
-            self.metrics.record_generation(generation.total_s)
-            clock.add_generation(generation)
-            try:
-                with clock.stage("parse"):
-                    answer = prompt_format.parse_answer(generation.text, task.kind)
-            except MalformedAnswer as error:
-                self.metrics.count("malformed")
-                log.info("%s %s: malformed answer (%s)", task.kind, task.path, error)
-                work.discard(f"malformed answer ({error})")
-                continue
-            try:
-                with clock.stage("parse"):
-                    suggestion = build_suggestion(
-                        task, answer, backend=generation.backend, model=generation.model
+        """Best-of-n for a fix, each candidate checked before it is kept; the first verified wins.
+
+        Where the check runs the tests (seconds, in the sandbox on a worker thread), the next
+        candidate is generated meanwhile and abandoned once one verifies. When none of n
+        verifies, n grows by `sampling.candidates` up to `fix.max_candidates`, while
+        `fix.verify_budget_s` lasts. A candidate nothing could check (no sandbox) is kept as
+        today, `verified` None; a failed one is shown only with `fix.show_unverified`.
+        """
+        fix, step = self.settings.fix, self.settings.sampling.candidates
+        deadline = time.monotonic() + fix.verify_budget_s
+        limit, wanted = max(fix.max_candidates, step), step
+        overlap = isinstance(task.evidence, TestEvidence)
+        # The worked example fixes a syntax error; shown before a wrong result or an undefined
+        # name, the packaged base model copied the code back unchanged (the greedy answer for
+        # the sample project's failing test), and without it fixed the bug.
+        few_shot = self._few_shot() and isinstance(task.evidence, SyntaxEvidence)
+        verdicts: dict[str, Verdict] = {}  # sampled answers repeat: check each text once
+        failed: tuple[Suggestion, str] | None = None
+        checking: asyncio.Task[tuple[Suggestion, str, Verdict]] | None = None
+        making: asyncio.Task[tuple[Suggestion, str] | None] | None = None
+        attempt = 0
+        try:
+            while True:
+                more = attempt < wanted and time.monotonic() < deadline
+                if more and (checking is None or overlap):
+                    # The first candidate is the model's most likely answer, the rest sampled:
+                    # a checked fix can afford to start from the best guess.
+                    work.next_candidate(attempt + 1)
+                    making = asyncio.create_task(
+                        self._candidate(task, attempt, few_shot, work, clock, greedy=attempt == 0)
                     )
-            except PatchRejected as error:
-                self.metrics.count("rejected")
-                log.info("%s %s: patch rejected (%s)", task.kind, task.path, error)
-                work.discard(str(error))
-                continue
-            suggestion.telemetry = clock.telemetry()
-            answer_text = f"{suggestion.title}\n{suggestion.explanation}\n{suggestion.replacement}"
-            # The whole file, not just the prompt's window: a file that tries anywhere is suspect.
-            read = f"{task.file_text}\n{request.prompt}"
-            suggestion.injection_signs = injection_signs(read, answer_text)
-            work.kept()
-            kept = SuggestionKept(suggestion, context=task.shown_code, prompt=request.prompt)
-            self.kept.publish(kept)
-            return suggestion
+                    attempt += 1
+                if making is None and checking is None:
+                    break
+                if checking is not None:
+                    suggestion, prompt, verdict = await checking
+                    checking = None
+                    checked = suggestion.model_copy(
+                        update={"verified": verdict.verified, "evidence": verdict.evidence}
+                    )
+                    if verdict.verified is not False:
+                        self.metrics.count("verified" if verdict.verified else "unchecked")
+                        return self._keep(task, checked, prompt, work, clock)
+                    self.metrics.count("unverified")
+                    log.info("%s %s: candidate not verified (%s)", task.kind, task.path, verdict)
+                    work.discard(f"not verified: {verdict.evidence}")
+                    failed = failed or (checked, prompt)
+                    if attempt >= wanted:
+                        wanted = min(limit, wanted + step)  # none verified yet: try more
+                if making is not None:
+                    made, making = await making, None
+                    if made is not None:
+                        checking = asyncio.create_task(self._verdict(task, *made, verdicts, clock))
+        finally:
+            for pending in (making, checking):
+                if pending is not None and not pending.done():
+                    pending.cancel()  # a check's thread finishes on its own; nothing waits on it
+                    pending.add_done_callback(_retrieve)
+        if failed is not None and fix.show_unverified:
+            return self._keep(task, *failed, work, clock)
+        if failed is not None:
+            self.metrics.count("unverified_dropped")
         return None
+
+    async def _verdict(
+        self,
+        task: Task,
+        suggestion: Suggestion,
+        prompt: str,
+        seen: dict[str, Verdict],
+        clock: StageClock,
+    ) -> tuple[Suggestion, str, Verdict]:
+        """The candidate's verdict, from a worker thread (ruff, the sandbox) or an earlier twin."""
+        verdict = seen.get(suggestion.replacement)
+        if verdict is None:
+            try:
+                with clock.stage("verification"):
+                    verdict = await asyncio.to_thread(self.checker.check, task, suggestion)
+            except (OSError, ValueError, PatchRejected) as error:
+                verdict = Verdict(False, f"could not be checked: {error}")
+            seen[suggestion.replacement] = verdict
+        return suggestion, prompt, verdict
 
     def _still_current(self, task: Task) -> bool:
         try:
@@ -163,6 +288,62 @@ class SuggestionEngine:
             suggestion.latency_ms = (time.monotonic() - saved_at) * 1000
             self.store.add(suggestion)  # metrics and history count it as listeners
 
+    async def plan_change(self, change: FileChange) -> list[Task]:
+        """The tasks for one settled change: the planner's and ruff's, or the failing tests'.
+
+        pytest's `lastfailed` changing means the user ran the tests: the failures are re-run in
+        the sandbox (on a worker thread) and each project function they point at gets a fix.
+        """
+        if change.relative == LAST_FAILED.as_posix():
+            return await self._failing_test_tasks(change.text)
+        previous = self._last_seen.get(change.relative)
+        tasks = self.plan(change.relative, change.text)
+        text = change.text
+        if (
+            text is None
+            or text == previous
+            or "fix" not in self.settings.tasks.enabled
+            or any(task.kind == "fix" for task in tasks)  # a syntax error comes first
+            or language_for_path(change.relative) != PYTHON
+            or not self.settings.fix.diagnostics
+        ):
+            return tasks
+        found = await asyncio.to_thread(self.checker.diagnostics, change.relative, text)
+        fixes = diagnostic_tasks(
+            change.relative, text, found, changed_lines(previous, text),
+            self.settings.tasks.max_context_lines,
+        )  # fmt: skip
+        return [*fixes, *tasks]
+
+    async def _failing_test_tasks(self, last_failed: str | None) -> list[Task]:
+        """A fix task per project function the tests pytest last saw failing point at."""
+        if last_failed is None or self.settings.fix.tests != "on-failure":
+            return []
+        groups, ids = await asyncio.to_thread(self.checker.failing_tests, last_failed)
+        tasks = []
+        for (path, symbol), failures in groups.items():
+            try:
+                text = await asyncio.to_thread(read_source, self.root / path)
+            except (OSError, UnicodeDecodeError, PatchRejected):
+                continue
+            task = failure_task(
+                path, text, symbol, failures[0].target_line, failures, ids,
+                self.settings.tasks.max_context_lines,
+            )  # fmt: skip
+            if task is not None and not self._already_suggested(task):
+                tasks.append(task)
+        self.metrics.count("test_failures", sum(len(group) for group in groups.values()))
+        return tasks
+
+    def _already_suggested(self, task: Task) -> bool:
+        """Whether an open fix for the same function of the same file text is already shown."""
+        sha = sha256_text(task.file_text)
+        return any(
+            item.kind == "fix" and item.status == "open" and item.path == task.path
+            and item.symbol == task.symbol and item.file_sha256 == sha
+            for item in self.store
+        )  # fmt: skip
+
     def plan(self, relative: str, text: str | None) -> list[Task]:
         """Remember the file's new text and work out what to ask about it.
 
@@ -192,7 +373,7 @@ class SuggestionEngine:
             change = await source.next_change()
             # The save was the last event, one quiet period before the change settled.
             saved_at = change.settled_at - self.settings.watcher.debounce_ms / 1000
-            tasks = self.plan(change.relative, change.text)
+            tasks = await self.plan_change(change)
             if not tasks:
                 continue
             work = asyncio.create_task(
@@ -215,3 +396,9 @@ class SuggestionEngine:
             return False
         self.on_superseded(current.task.path)
         return True
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Read a finished background check's outcome, so an abandoned one logs nothing spurious."""
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("fix check failed: %s", future.exception())

@@ -285,9 +285,11 @@ def render_task_input(
     symbol: str | None = None,
     error: str | None = None,
     frameworks: tuple[str, ...] = (),
+    failure: str | None = None,
 ) -> str:
     """The input section for a code task: where the code is, what is known, and the code itself.
 
+    `failure` is a failing test's evidence (the end of its traceback), shown after the error.
     The code comes last so that two prompts on the same file share the longest possible prefix
     up to the first changed line (the embedded backend reuses the prefill of that prefix).
 
@@ -306,6 +308,8 @@ def render_task_input(
         lines.append(f"Symbol: {symbol}")
     if error:
         lines.append(f"Error: {error}")
+    if failure:
+        lines.append(f"Failure:\n{failure.rstrip()}")
     fence = "````" if "```" in code else "```"
     lines.append(f"Code:\n{fence}{language}\n{code.rstrip()}\n{fence}")
     return "\n".join(lines)

@@ -37,6 +37,7 @@ from takeaways_daemon.wire import (
     BackendView,
     CancelResult,
     DaemonStatus,
+    FixView,
     GenerateResult,
     HistoryView,
     ProgressView,
@@ -98,6 +99,8 @@ class DaemonService:
             self.recorder.ignore_leftovers()
             self.recorder.apply_retention()
         await self.watcher.start()
+        # bwrap is probed once, off the loop, so `status` can say at once whether tests can run.
+        await asyncio.to_thread(self.engine.checker.state)
         self._tasks.append(asyncio.create_task(self.supervisor.start()))
         self._tasks.append(asyncio.create_task(self.engine.run(self.watcher)))
         self._tasks.append(asyncio.create_task(self.learning.run()))
@@ -256,6 +259,7 @@ class DaemonService:
             history=self._history_status(),
             learning=self.learning.status(),
             progress=self.progress.view(),
+            fix=FixView(**vars(self.engine.checker.state())),
         )
 
     def _history_status(self) -> HistoryView:

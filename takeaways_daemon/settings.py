@@ -123,6 +123,10 @@ class EmbeddedSettings(BaseModel):
     """
     generation_timeout_s: float = Field(180.0, gt=0)
     """A generation running longer than this is abandoned."""
+    prompt_lookup_tokens: int = Field(0, ge=0, le=64)
+    """Prompt-lookup decoding: draft up to this many tokens copied from the prompt (a fix
+    copies most of its input) and check them in one pass; 0 (default) turns it off. It needs
+    logits for every position (n_ctx x vocabulary floats), so measure it first: `bench/fix.py`."""
 
 
 DEFAULT_PREFERENCE = ("ollama", "embedded")
@@ -318,6 +322,35 @@ class LearningSettings(BaseModel):
     """Re-register `takeaways` in Ollama after a swap or rollback (skipped when none answers)."""
 
 
+FixTests = Literal["off", "on-failure", "scan-only"]
+
+
+class FixSettings(BaseModel):
+    """Fixes for real bugs: where they come from and how each candidate is checked first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tests: FixTests = "on-failure"
+    """Failing tests as fix evidence: `on-failure` re-runs the tests pytest last saw failing (in
+    the sandbox) whenever its cache changes; `scan-only` runs tests only for `scan --tests`;
+    `off` never runs the project's tests."""
+    python: Path | None = None
+    """The interpreter (or venv folder) for the project's tests; default: the project's own
+    `.venv/` or `venv/`, else the daemon's."""
+    diagnostics: bool = True
+    """Plan fixes for ruff's bug-finding findings (undefined names, mutable defaults, ...)."""
+    show_unverified: bool = False
+    """Also show fixes whose check failed, marked unverified; by default only verified fixes are
+    shown when a check exists."""
+    verify_budget_s: float = Field(30.0, gt=0)
+    """Time one fix may spend on candidates and their checks before giving up."""
+    max_candidates: int = Field(8, ge=1, le=32)
+    """Most candidates tried for one fix: best-of-n starts at `sampling.candidates` and grows to
+    this while none verifies and the time budget lasts."""
+    test_timeout_s: float = Field(60.0, gt=0)
+    """Wall-clock limit for one sandboxed test run; the run and all it started are killed."""
+
+
 class Settings(BaseSettings):
     """Everything configurable in takeaways."""
 
@@ -343,6 +376,8 @@ class Settings(BaseSettings):
     """Terminal UI."""
     learning: LearningSettings = Field(default_factory=LearningSettings)
     """Opt-in retraining on accepted suggestions (`takeaways learn on`)."""
+    fix: FixSettings = Field(default_factory=FixSettings)
+    """Fixes for real bugs and their checks."""
 
     @classmethod
     def settings_customise_sources(

@@ -25,20 +25,26 @@ _TITLE_AND_EXPLANATION_TOKENS = 128
 
 
 def answer_token_budget(task: Task, configured: int) -> int:
-    """The longest answer `task` may need: `configured`, or more when its answer rewrites code.
+    """The longest answer `task` may need: `configured`, or for a fix what rewriting its code takes.
+
+    A fix copies its input with a small change, so its length is known before it starts: more
+    than `configured` for a long window (else the answer is cut off mid-code), less for a short
+    one (else the small base model rambles in its explanation until the cap, which cost more
+    time than the fix itself).
 
     >>> from takeaways_daemon.tasks import Task
     >>> code = "x = 1\\n" * 300
     >>> task = Task("fix", "a.py", "python", code, 1, 300, 1, 300, error="oops")
     >>> answer_token_budget(task, 384)
     1027
+    >>> answer_token_budget(Task("fix", "a.py", "python", "x = 1\\n" * 10, 1, 10, 1, 10), 384)
+    157
     >>> answer_token_budget(Task("explain", "a.py", "python", code, 1, 300, 1, 300), 384)
     384
     """
     if task.kind != "fix":
         return configured
-    needed = len(task.shown_code) // _CODE_CHARS_PER_TOKEN + _TITLE_AND_EXPLANATION_TOKENS
-    return max(configured, needed)
+    return len(task.shown_code) // _CODE_CHARS_PER_TOKEN + _TITLE_AND_EXPLANATION_TOKENS
 
 
 def task_request(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from takeaways_daemon import few_shot as few_shot_examples
 from takeaways_daemon import prompt_format
 from takeaways_daemon.kinds import TaskKind
+from takeaways_daemon.verification.verdict import Evidence
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class Task:
     error: str | None = None
     """The error a fix addresses, with line and column."""
     frameworks: tuple[str, ...] = field(default=())
+    evidence: Evidence = field(default=None, compare=False)
+    """What a fix answers and is checked against (syntax error, diagnostic, failing tests)."""
+    failure: str | None = None
+    """A failing test's evidence for the prompt: the end of its traceback."""
 
     @property
     def shown_code(self) -> str:
@@ -50,6 +55,7 @@ class Task:
             symbol=self.symbol,
             error=self.error,
             frameworks=self.frameworks,
+            failure=self.failure,
         )
 
     def prompt(self, *, few_shot: bool = False) -> str:

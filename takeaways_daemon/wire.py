@@ -66,6 +66,11 @@ class Suggestion(BaseModel):
     injection_signs: list[str] = Field(default_factory=list)
     """Signs that the code the model read tries to steer it (`injection_markers.py`); such a
     suggestion is marked in the TUI and never becomes training data."""
+    verified: bool | None = None
+    """Whether the fix held up against its evidence in the sandbox; None: nothing to check it
+    against (not a fix, or no sandbox)."""
+    evidence: str = ""
+    """What the check found, e.g. `tests/test_calc.py::test_total passed; was: assert 6 == 10`."""
 
     def patch(self) -> LinePatch:
         """The suggestion's edit as a `LinePatch`."""
@@ -76,7 +81,7 @@ class Suggestion(BaseModel):
         return self.model_dump(
             include={
                 "id", "kind", "path", "start_line", "end_line", "replacement", "title",
-                "explanation", "diff",
+                "explanation", "diff", "verified", "evidence",
             }
         )  # fmt: skip
 
@@ -198,6 +203,18 @@ class ProgressView(BaseModel):
     """The latest tasks that produced nothing, newest first."""
 
 
+class FixView(BaseModel):
+    """The fix checks' side of `/status`: whether the project's tests can run, and with what."""
+
+    tests: str
+    """The `fix.tests` setting: off, on-failure or scan-only."""
+    sandbox: bool
+    sandbox_reason: str
+    """`bubblewrap at /usr/bin/bwrap`, or why there is no sandbox (then no test ever runs)."""
+    interpreter: str
+    """The Python the tests run with, and why that one."""
+
+
 class DaemonStatus(BaseModel):
     """`GET /status` and the event stream's `hello`: everything the status bar and CLI show."""
 
@@ -212,6 +229,7 @@ class DaemonStatus(BaseModel):
     history: HistoryView
     progress: ProgressView = Field(default_factory=ProgressView)
     learning: LearningView = Field(default_factory=LearningView)
+    fix: FixView | None = None
 
 
 StreamEvent = DaemonStatus | SuggestionEvent | ProgressView
@@ -281,6 +299,8 @@ class HistoryItem(BaseModel):
     latency_ms: float
     outcome: Outcome
     rating: int | None = None
+    verified: bool | None = None
+    evidence: str = ""
     tampered: bool = False
 
 

@@ -86,7 +86,7 @@ class TestRecording:
         assert set(item.model_dump()) == {
             "id", "created_at", "updated_at", "kind", "path", "start_line", "end_line", "title",
             "explanation", "diff", "backend", "model", "latency_ms", "outcome", "rating",
-            "tampered",
+            "verified", "evidence", "tampered",
         }  # fmt: skip
 
     def test_accept_reject_and_rate_are_recorded_and_apply_is_audited(

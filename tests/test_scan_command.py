@@ -11,7 +11,7 @@ import pytest
 
 pytestmark = pytest.mark.model
 SCAN_KEYS = {"id", "kind", "path", "start_line", "end_line", "replacement", "title",
-             "explanation", "diff"}  # fmt: skip
+             "explanation", "diff", "verified", "evidence"}  # fmt: skip
 
 
 def test_scan_reports_a_fix_only_for_files_the_watcher_would_analyse(
@@ -35,4 +35,6 @@ def test_scan_reports_a_fix_only_for_files_the_watcher_would_analyse(
     assert set(fix) == SCAN_KEYS
     assert fix["kind"] == "fix" and (fix["start_line"], fix["end_line"]) == (1, 2)
     assert "def add(a, b):" in fix["replacement"]
+    # The syntax error is its evidence: checked (it parses now), so it is marked verified.
+    assert fix["verified"] is True and fix["evidence"].startswith("parses; was: line 1")
     assert (tmp_path / "calc.py").read_text() == broken  # scanning never applies anything

@@ -367,3 +367,45 @@ def _with_stats(
         return await scenario(watcher), watcher.stats
 
     return wrapped
+
+
+class TestPytestLastFailed:
+    """pytest's `lastfailed` is how the daemon learns the user ran the tests, though it sits in
+    `.pytest_cache`, which the built-in rules (and most .gitignore files) skip."""
+
+    LAST_FAILED = ".pytest_cache/v/cache/lastfailed"
+    RECORD = '{"tests/test_calc.py::test_total": true}'
+
+    def scenario(self, root: Path) -> Callable[[ProjectWatcher], Awaitable[list[FileChange]]]:
+        async def run(watcher: ProjectWatcher) -> list[FileChange]:
+            # What a pytest run leaves behind: the record, and other cache files beside it.
+            write(root / ".pytest_cache" / "README.md", "pytest cache\n")
+            write(root / ".pytest_cache" / "v" / "cache" / "nodeids", "[]\n")
+            write(root / self.LAST_FAILED, self.RECORD)
+            return await collect(watcher, quiet_s=0.8)
+
+        return run
+
+    @pytest.mark.filterwarnings("ignore:Callback with id:RuntimeWarning")
+    def test_a_new_lastfailed_record_is_a_change_and_nothing_else_in_the_cache_is(
+        self, tmp_path: Path
+    ) -> None:
+        write(tmp_path / ".gitignore", ".pytest_cache/\n")
+        changes = run_watcher(tmp_path, self.scenario(tmp_path))
+        assert summary(changes) == [(self.LAST_FAILED, "modified", self.RECORD)]
+
+    def test_polling_walks_into_the_cache_for_it(self, tmp_path: Path) -> None:
+        changes = run_watcher(
+            tmp_path, self.scenario(tmp_path), force_polling=True, polling_interval_s=0.1
+        )
+        assert summary(changes) == [(self.LAST_FAILED, "modified", self.RECORD)]
+
+    def test_a_rewritten_record_is_noticed_again(self, tmp_path: Path) -> None:
+        write(tmp_path / self.LAST_FAILED, "{}")
+
+        async def scenario(watcher: ProjectWatcher) -> list[FileChange]:
+            write(tmp_path / self.LAST_FAILED, self.RECORD)
+            return await collect(watcher)
+
+        changes = run_watcher(tmp_path, scenario)
+        assert summary(changes) == [(self.LAST_FAILED, "modified", self.RECORD)]

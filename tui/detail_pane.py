@@ -28,7 +28,7 @@ EMPTY_HINT = "No suggestions yet. Save a file in the project and they appear her
 # Every field the detail shows: together they key the render cache.
 SHOWN_FIELDS = (
     "id", "kind", "path", "start_line", "end_line", "title", "backend", "model", "latency_ms",
-    "status", "explanation", "diff",
+    "status", "explanation", "diff", "verified", "evidence",
 )  # fmt: skip
 
 
@@ -110,6 +110,11 @@ class DetailPane(Vertical):
         if item.latency_ms:
             meta.append(f"{item.latency_ms / 1000:.1f} s")
         heading.append("\n" + " · ".join(part for part in meta if part), style="dim")
+        if item.verified is not None:
+            # The evidence quotes test output (project-controlled): shown inert, never as markup.
+            mark = "verified" if item.verified else "NOT verified"
+            heading.append(f"\n{mark}: ", "bold green" if item.verified else "yellow")
+            heading.append_text(inert(item.evidence or "-"))
         if item.status == "stale":
             heading.append(
                 "\nstale: the file changed since; accepting will be refused", "bold yellow"

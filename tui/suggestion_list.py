@@ -45,6 +45,22 @@ def age_cell(item: Suggestion, now: float) -> AgeText:
     return age
 
 
+def state_text(item: Suggestion) -> Text:
+    """The state column: stale first, else whether a fix was checked against its evidence; a
+    warning sign when the file tried to steer the model (read it before accepting)."""
+    if item.status == "stale":
+        state = Text("stale", style="bold yellow")
+    elif item.verified is None:
+        state = Text("")
+    elif item.verified:
+        state = Text("✓ verified", style="bold green")
+    else:
+        state = Text("unverified", "yellow")
+    if item.injection_signs:
+        state = Text.assemble(state, Text(" ⚠" if state else "⚠ injection?", style="bold red"))
+    return state
+
+
 class SuggestionList(MeasuredTable):
     """Open and stale suggestions, newest first."""
 
@@ -77,12 +93,9 @@ class SuggestionList(MeasuredTable):
         return self.items.get(str(row_key.value))
 
     def _cells(self, item: Suggestion) -> dict[str, Text]:
-        stale = Text("stale", style="bold yellow") if item.status == "stale" else Text("")
-        if item.injection_signs:  # the file tried to steer the model: read before accepting
-            stale = Text.assemble(stale, Text("⚠" if stale else "⚠ injection?", style="bold red"))
         return {
             "kind": kind_text(item.kind),
-            "state": stale,
+            "state": state_text(item),
             "age": age_cell(item, self.clock()),
             "where": inert(location(item), "underline"),
             "title": inert(one_line(item.title, TITLE_CHARS)),

@@ -76,12 +76,19 @@ class EmbeddedBackend(Backend):
             self._model_path, self.model = resolve_embedded_model(self.settings)
         identity = file_identity(self._model_path)
         started = time.monotonic()
+        draft: dict[str, Any] = {}
+        if self.settings.prompt_lookup_tokens:
+            from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+            lookup = LlamaPromptLookupDecoding(num_pred_tokens=self.settings.prompt_lookup_tokens)
+            draft["draft_model"] = lookup
         try:
             llama = Llama(
                 model_path=str(self._model_path),
                 n_ctx=self.num_ctx,
                 n_threads=self.settings.n_threads or os.cpu_count() or 2,
                 verbose=False,
+                **draft,
             )
         except (ValueError, RuntimeError, OSError) as error:
             if self._llama is not None:  # a bad replacement: keep serving the loaded model

@@ -8,7 +8,7 @@ import click
 
 from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.sanitize import strip_control
-from takeaways_daemon.wire import DaemonStatus, HistoryStats, HistoryView, ProgressView
+from takeaways_daemon.wire import DaemonStatus, FixView, HistoryStats, HistoryView, ProgressView
 
 _KIND_COLOURS: dict[TaskKind, str] = {
     "fix": "red",
@@ -33,6 +33,12 @@ def suggestion_text(item: dict[str, Any], *, with_diff: bool = True) -> str:
         )
     )
     lines = [head]
+    if item.get("verified") is not None:
+        mark = "verified" if item["verified"] else "NOT verified"
+        evidence = strip_control(item.get("evidence", ""))
+        lines.append(
+            click.style(f"    {mark}: {evidence}", fg="green" if item["verified"] else "yellow")
+        )
     explanation = strip_control(item.get("explanation", "")).strip()
     if explanation:
         lines.extend(f"    {line}" for line in explanation.splitlines())
@@ -108,6 +114,7 @@ def status_text(record: dict[str, Any], status: DaemonStatus) -> str:
         ("suggestions", f"{status.suggestions.open} open, {status.suggestions.kept} kept"),
         ("latency", f"p50 {duration(latency.p50)}, p95 {duration(latency.p95)}"),
         ("history", _history_line(status.history)),
+        *_fix_rows(status.fix),
     ]
     return "\n".join(f"{name:<13} {strip_control(str(value))}" for name, value in rows)
 
@@ -127,6 +134,16 @@ def stats_text(stats: HistoryStats) -> str:
         ),
     ]
     return "\n".join(f"{name:<12} {strip_control(value)}" for name, value in rows)
+
+
+def _fix_rows(fix: FixView | None) -> list[tuple[str, str]]:
+    """The test runner and sandbox lines: what runs the project's tests, or why nothing does."""
+    if fix is None:
+        return []
+    if not fix.sandbox:
+        return [("tests", f"never run: {fix.sandbox_reason}")]
+    mode = "off" if fix.tests == "off" else f"{fix.tests}, in {fix.sandbox_reason}"
+    return [("tests", mode), ("test python", fix.interpreter)]
 
 
 def _history_line(history: HistoryView) -> str:

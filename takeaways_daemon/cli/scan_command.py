@@ -1,8 +1,11 @@
-"""`takeaways scan PATH [--json]`: one-shot suggestions for files, without a daemon.
+"""`takeaways scan PATH [--json] [--tests]`: one-shot suggestions for files, without a daemon.
 
 The `--json` shape is stable: `{"suggestions": [{"id", "kind", "path", "start_line",
-"end_line", "replacement", "title", "explanation", "diff"}]}`. Lines are 1-based and inclusive;
-`replacement` is the new text of those lines; `path` is relative to the scanned folder.
+"end_line", "replacement", "title", "explanation", "diff", "verified", "evidence"}]}`. Lines are
+1-based and inclusive; `replacement` is the new text of those lines; `path` is relative to the
+scanned folder; `verified` is true or false for a fix checked against its evidence (described in
+`evidence`), null when there was nothing to check it against. Only that JSON goes to stdout;
+progress goes to stderr.
 """
 
 from __future__ import annotations
@@ -31,9 +34,18 @@ if TYPE_CHECKING:
 @click.option(
     "--max-tasks", default=20, show_default=True, help="Stop after this many model calls."
 )
+@click.option(
+    "--tests", "run_tests", is_flag=True,
+    help="Run the project's tests first (sandboxed) and fix what fails, checked by those tests.",
+)  # fmt: skip
 @MODEL_OPTION
 def scan(
-    path: Path, as_json: bool, kinds: tuple[str, ...], max_tasks: int, model: str | None
+    path: Path,
+    as_json: bool,
+    kinds: tuple[str, ...],
+    max_tasks: int,
+    run_tests: bool,
+    model: str | None,
 ) -> None:
     """Analyse PATH (a file or folder) once and print suggestions."""
     import asyncio
@@ -48,7 +60,15 @@ def scan(
     report = ScanProgress(lambda line: click.echo(click.style(line, dim=True), err=True))
     wanted = list(cast("tuple[TaskKind, ...]", kinds))  # click checked them against the choices
     found = asyncio.run(
-        scan_path(path, settings, kinds=wanted or None, max_tasks=max_tasks, tracker=report.tracker)
+        scan_path(
+            path,
+            settings,
+            kinds=wanted or None,
+            max_tasks=max_tasks,
+            run_tests=run_tests,
+            progress=report.say,
+            tracker=report.tracker,
+        )
     )
     if as_json:
         click.echo(json.dumps({"suggestions": [item.scan_view() for item in found]}, indent=2))

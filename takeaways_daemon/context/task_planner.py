@@ -22,6 +22,7 @@ from takeaways_daemon.context.python_definitions import (
 )
 from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.tasks import Task
+from takeaways_daemon.verification.verdict import Evidence, SyntaxEvidence
 
 Lines = tuple[int, int]
 
@@ -38,7 +39,7 @@ def plan_tasks(
     Order is fix, complete, docstring, types, explain; kinds not in `enabled` are left out. A
     Python file that does not parse gets only a fix. Nothing changed means nothing to ask.
     """
-    plan = _Plan(path, language_for_path(path), text, max(1, max_context_lines))
+    plan = Plan(path, language_for_path(path), text, max(1, max_context_lines))
     ranges = changed_lines(previous_text, text)
     wanted = set(enabled)
     if not ranges or not wanted:
@@ -55,7 +56,7 @@ def plan_file_tasks(
     path: str, text: str, enabled: Sequence[TaskKind], max_context_lines: int = 80
 ) -> list[Task]:
     """Every task worth running on a whole file, for one-shot scans: its fix, or each function's."""
-    plan = _Plan(path, language_for_path(path), text, max(1, max_context_lines))
+    plan = Plan(path, language_for_path(path), text, max(1, max_context_lines))
     wanted = set(enabled)
     if plan.language != PYTHON or not wanted:
         return plan_tasks(path, None, text, enabled, max_context_lines)
@@ -73,7 +74,7 @@ def plan_file_tasks(
 
 
 @dataclass
-class _Plan:
+class Plan:
     """What every task of one file shares; ranges go in as source lines and leave as Task lines."""
 
     path: str
@@ -97,6 +98,8 @@ class _Plan:
         symbol: str | None = None,
         error: str | None = None,
         frameworks: tuple[str, ...] = (),
+        evidence: Evidence = None,
+        failure: str | None = None,
     ) -> Task:
         """A task on source-line ranges `shown` and `target`."""
         shown_start, shown_end = self.line_map.to_task(*shown)
@@ -114,10 +117,12 @@ class _Plan:
             symbol=symbol,
             error=error,
             frameworks=frameworks,
+            evidence=evidence,
+            failure=failure,
         )
 
 
-def _python_tasks(plan: _Plan, ranges: list[Lines]) -> list[Task]:
+def _python_tasks(plan: Plan, ranges: list[Lines]) -> list[Task]:
     tree, issue = parse_python(plan.text)
     if tree is None:
         if issue is None:
@@ -125,12 +130,13 @@ def _python_tasks(plan: _Plan, ranges: list[Lines]) -> list[Task]:
         window = error_window(plan.lines, issue, plan.max_lines)
         error = issue.describe(plan.line_map.line(issue.line))
         indent = indentation(plan.lines[window[0] - 1])
-        return [plan.task("fix", window, window, indent=indent, error=error)]
+        evidence = SyntaxEvidence(issue.line, issue.message)
+        return [plan.task("fix", window, window, indent=indent, error=error, evidence=evidence)]
     found = enclosing_definition(definitions(tree, plan.text), ranges)
     if found is None:
         return []
     frameworks = detect_frameworks(imported_modules(tree))
-    whole = _capped(found.start_line, found.end_line, found.def_line, plan.max_lines)
+    whole = capped(found.start_line, found.end_line, found.def_line, plan.max_lines)
     explain = plan.task("explain", whole, whole, symbol=found.qualname, frameworks=frameworks)
     if not found.is_function:
         return [explain]
@@ -138,7 +144,7 @@ def _python_tasks(plan: _Plan, ranges: list[Lines]) -> list[Task]:
 
 
 def _function_tasks(
-    plan: _Plan, function: Definition, whole: Lines, frameworks: tuple[str, ...]
+    plan: Plan, function: Definition, whole: Lines, frameworks: tuple[str, ...]
 ) -> list[Task]:
     """complete, docstring and types for one function, each only where it can be patched."""
 
@@ -147,7 +153,7 @@ def _function_tasks(
         return plan.task(kind, shown, target, indent=indent, symbol=symbol, frameworks=frameworks)
 
     tasks = []
-    from_def = _capped(function.def_line, function.end_line, function.def_line, plan.max_lines)
+    from_def = capped(function.def_line, function.end_line, function.def_line, plan.max_lines)
     # A body on the header line (`def f(): ...`) cannot take a patch of whole lines after it.
     patchable = not function.body_on_header_line
     stub_lines = (function.after_header_line, function.end_line)
@@ -173,7 +179,7 @@ def _function_tasks(
     return tasks
 
 
-def _capped(start: int, end: int, keep: int, max_lines: int) -> Lines:
+def capped(start: int, end: int, keep: int, max_lines: int) -> Lines:
     """`start..end` cut to `max_lines` from the top, always keeping line `keep`."""
     if end - start + 1 <= max_lines:
         return start, end

@@ -105,7 +105,7 @@ class HistoryRecorder:
             backend=suggestion.backend, model=suggestion.model, symbol=suggestion.symbol,
             file_sha256=suggestion.file_sha256, replacement=suggestion.replacement,
             original=suggestion.original, context=context, prompt=prompt,
-            uid=secrets.token_hex(16),
+            verified=suggestion.verified, evidence=suggestion.evidence, uid=secrets.token_hex(16),
         )  # fmt: skip
         # The row's uid is known now, so outcomes queued behind this write find exactly it.
         self._rows[record.id] = record.uid

