@@ -56,6 +56,16 @@ def test_grammar_constrained_answers_always_parse(backend: EmbeddedBackend) -> N
         assert generation.backend == "embedded"
 
 
+def test_a_generation_counts_the_tokens_it_read_and_wrote(backend: EmbeddedBackend) -> None:
+    """Tokens in and out reach the per-suggestion telemetry, as Ollama's counts do."""
+    prompt = fix_task().prompt()
+    generation = asyncio.run(backend.generate(request(prompt, max_tokens=12, stop=())))
+    assert generation.prompt_tokens == len(backend.tokenize(prompt))
+    assert generation.completion_tokens == 12  # no stop sequence: it runs to the cap
+    short = asyncio.run(backend.generate(request(prompt, max_tokens=3, stop=())))
+    assert short.completion_tokens == 3
+
+
 def test_generation_never_blocks_the_event_loop(backend: EmbeddedBackend) -> None:
     """A ticker keeps running every 10 ms while the model generates on its worker thread."""
 

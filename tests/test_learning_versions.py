@@ -19,6 +19,7 @@ from takeaways_daemon import locations
 from takeaways_daemon.settings import load_settings
 from tests.history_helpers import make_record
 from tests.learning_helpers import audit_actions, record_in_history
+from training.commands.model_commands import model_group
 from training.learning.commands import learn_group
 from training.learning.versions import (
     VersionError,
@@ -117,6 +118,9 @@ def test_rollback_serves_the_earlier_gguf_in_ollama_and_embedded_alike(
     assert audit_actions()[-1] == "model_rollback"
     listing = json.loads(CliRunner().invoke(learn_group, ["list", "--json"]).output)
     assert [row["served"] for row in listing] == [True, False]
+    # `takeaways model list` is the same listing, under the model group the issue names.
+    same = CliRunner().invoke(model_group, ["list", "--json"]).output
+    assert json.loads(same) == listing
     assert load_settings().learning.enabled is False, "rollback works with learning off too"
 
 

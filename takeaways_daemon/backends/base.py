@@ -96,9 +96,13 @@ class Backend(ABC):
 
     async def generate(self, request: GenerationRequest) -> Generation:
         """Collect a whole answer. Nothing is returned unless the stream finished cleanly."""
+        return await self._collect(self.stream(request))
+
+    async def _collect(self, stream: AsyncIterator[str]) -> Generation:
+        """A whole answer from `stream`, timed from now to its first chunk and to its end."""
         result = Generation(text="", backend=self.name, model=self.model)
         chunks: list[str] = []
-        async for chunk in self.stream(request):
+        async for chunk in stream:
             if result.first_chunk_s is None:
                 result.first_chunk_s = time.monotonic() - result.started_at
             chunks.append(chunk)

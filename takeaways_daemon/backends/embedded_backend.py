@@ -14,10 +14,11 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from takeaways_daemon.backends.base import Backend, GenerationRequest
+from takeaways_daemon.backends.base import Backend, Generation, GenerationRequest
 from takeaways_daemon.backends.model_files import resolve_embedded_model
 from takeaways_daemon.backends.model_watch import ModelWatch, file_identity
 from takeaways_daemon.errors import BackendStalled, BackendUnavailable, PromptTooLong
@@ -27,6 +28,14 @@ if TYPE_CHECKING:
     from llama_cpp import Llama
 
 _DONE = object()
+
+
+@dataclass
+class _Usage:
+    """Tokens one generation read and wrote, counted on the worker thread."""
+
+    prompt: int | None = None
+    completion: int = 0
 
 
 class EmbeddedBackend(Backend):
@@ -130,13 +139,14 @@ class EmbeddedBackend(Backend):
         request: GenerationRequest,
         emit: Any,
         cancelled: threading.Event,
+        usage: _Usage,
     ) -> None:
         assert self._llama is not None
         with self._lock:
             try:
                 # Measured as llama.cpp will (it raises a bare ValueError when over): too long is
                 # the request's fault, told apart from a failing backend.
-                prompt_tokens = len(self.tokenize(request.prompt))
+                prompt_tokens = usage.prompt = len(self.tokenize(request.prompt))
                 if prompt_tokens >= self._llama.n_ctx():
                     emit(
                         PromptTooLong(
@@ -152,15 +162,28 @@ class EmbeddedBackend(Backend):
                 for chunk in chunks:
                     if cancelled.is_set():
                         break
-                    text = chunk["choices"][0]["text"]
+                    choice = chunk["choices"][0]
+                    # One chunk per token, then a closing one that carries only finish_reason.
+                    usage.completion += choice.get("finish_reason") is None
+                    text = choice["text"]
                     if text:
                         emit(text)
                 emit(_DONE)
             except Exception as error:  # reported to the awaiting coroutine, not lost in a thread
                 emit(error)
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+    async def generate(self, request: GenerationRequest) -> Generation:
+        """A whole answer with its token counts (llama.cpp streams one token per chunk)."""
+        usage = _Usage()
+        result = await self._collect(self._stream(request, usage))
+        result.prompt_tokens, result.completion_tokens = usage.prompt, usage.completion
+        return result
+
+    def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         """Generate on the worker thread, yielding chunks as they come."""
+        return self._stream(request, _Usage())
+
+    async def _stream(self, request: GenerationRequest, usage: _Usage) -> AsyncIterator[str]:
         await self.ensure_ready()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
@@ -169,7 +192,7 @@ class EmbeddedBackend(Backend):
         def emit(item: object) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
-        worker = loop.run_in_executor(None, self._run, request, emit, cancelled)
+        worker = loop.run_in_executor(None, self._run, request, emit, cancelled, usage)
         deadline = loop.time() + self.settings.generation_timeout_s
         try:
             while True:

@@ -13,6 +13,7 @@ import click
 from takeaways_daemon.model_identity import PACKAGED_BASE_ID
 from takeaways_daemon.sanitize import strip_control
 from training.base_model import EMBEDDED
+from training.learning.commands import learn_list, learn_rollback
 
 _QUANTS = ("f16", "q8_0", "q4_K_M")
 
@@ -137,3 +138,9 @@ def modelfile(gguf: str, out: Path | None) -> None:
         click.echo(render_modelfile(gguf, config), nl=False)
     else:
         click.echo(f"wrote {write_modelfile(out, gguf, config)}")
+
+
+# The model versions the learning loop keeps: `takeaways model list|rollback` are the same
+# commands as `takeaways learn list|rollback`, where they were born.
+model_group.add_command(learn_list, name="list")
+model_group.add_command(learn_rollback, name="rollback")
