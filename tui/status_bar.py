@@ -1,5 +1,5 @@
 """One line at the bottom: is the daemon reachable, which backend and model, the last suggestion's
-latency, the queue depth and the watcher mode."""
+latency, the queue depth, the watcher mode, and the learning round in progress (when opted in)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from takeaways_daemon.wire import DaemonStatus
+from takeaways_daemon.wire import DaemonStatus, LearningView
 from tui.display_text import clean
 
 # How each link state reads, and its style.
@@ -40,7 +40,21 @@ def status_line(link: str, status: DaemonStatus | None) -> Text:
     line.append(f" │ last {latency / 1000:.1f} s" if latency else " │ last –")
     watcher = status.watcher
     line.append(f" │ queue {watcher.queue_depth} │ {clean(watcher.mode)}")
+    line.append(learning_segment(status.learning))
     return line
+
+
+def learning_segment(learning: LearningView) -> str:
+    """The learning loop's part of the line: empty when off, the round's stage while one runs.
+
+    >>> learning_segment(LearningView(enabled=True, round_running=True, stage="gate"))
+    ' │ learning: gate'
+    """
+    if not learning.enabled:
+        return ""
+    if learning.round_running:
+        return f" │ learning: {clean(learning.stage or 'starting')}"
+    return " │ learning on"
 
 
 class StatusBar(Static):

@@ -63,8 +63,19 @@ def status_text(record: dict[str, Any], status: dict[str, Any]) -> str:
         ),
         ("latency", f"p50 {latency['p50'] or '-'} ms, p95 {latency['p95'] or '-'} ms"),
         ("history", _history_line(status.get("history", {}))),
+        ("learning", _learning_line(status.get("learning", {}))),
     ]
     return "\n".join(f"{name:<12} {strip_control(str(value))}" for name, value in rows)
+
+
+def _learning_line(learning: dict[str, Any]) -> str:
+    """On or off; the running round's stage, else the trigger's last decision."""
+    if not learning.get("enabled"):
+        return "off (`takeaways learn on` to opt in)"
+    if learning.get("round_running"):
+        return f"on, round running: {learning.get('stage') or 'starting'}"
+    started = learning.get("rounds_started", 0)
+    return f"on, {learning.get('last_decision') or '-'} ({started} rounds started by this daemon)"
 
 
 def _history_line(history: dict[str, Any]) -> str:
