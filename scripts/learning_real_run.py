@@ -275,17 +275,20 @@ def markdown(result: dict[str, Any]) -> str:
         + ", ".join(f"`{k} = {json.dumps(v)}`" for k, v in result["settings"].items()) + ".",
         "The idle thresholds are loosened on purpose: with the defaults (0.5 load per core, "
         "120 s of empty queue) this loaded machine never counts as idle, and no automatic round "
-        "would start. The daemon samples one answer per task "
+        "would start. The daemon samples at most "
+        f"{(result.get('sampling') or {}).get('candidates')} answers per task "
         f"(`[sampling] {json.dumps(result.get('sampling'))}`; default: best of 3) with one "
         f"llama.cpp thread (`[backend.embedded] {json.dumps(result.get('embedded'))}`): on "
         "this oversubscribed machine two threads waiting on each other were several times slower.",
         "",
-        "## Accepting suggestions",
+        "## Accepting suggestions", "",
         f"The daemon (gemma-3-270m, embedded) was ready {result.get('daemon_ready_s', '-')} s "
         f"after `lifecycle.start`. {accepting.get('saves', 0)} broken files saved, "
         f"{len(accepting.get('accepted', []))} fixes accepted through `DaemonClient.accept` in "
         f"{accepting.get('wall_s', '-')} s ({accepting.get('no_suggestion', 0)} saves got no "
-        f"suggestion in time, {accepting.get('accept_refused', 0)} accepts refused).", "",
+        f"suggestion in time, {accepting.get('accept_refused', 0)} accepts refused; "
+        f"save → suggestion p50 {_p50(a['generation_ms'] for a in accepting.get('accepted', []))} "
+        f"ms, files saved {SAVES_AHEAD} ahead of the daemon).", "",
     ]  # fmt: skip
     if not round_:
         lines += ["## The round", "", f"No round ended before the timeout: {result.get('error')}"]
@@ -306,8 +309,9 @@ def _round_section(result: dict[str, Any], round_: dict[str, Any]) -> list[str]:
     gate = round_.get("gate") or {}
     lines = [
         "## The automatic round", "",
-        f"Started by the daemon's trigger {result['round_seen_after_s']} s after the 30th accept "
-        f"was recorded (the script never runs `learn now`); decision: **{round_.get('decision')}**"
+        "Started by the daemon's own trigger about "
+        f"{result['round_seen_after_s'] - round_.get('seconds', 0):.0f} s after the last accept "
+        f"(the script never runs `learn now`); decision: **{round_.get('decision')}**"
         + (f" ({round_.get('version')})" if round_.get("version") else "") + ".", "",
         "| stage | " + " | ".join(timings) + " | total |",
         "| --- " * (len(timings) + 2) + "|",
@@ -330,7 +334,28 @@ def _round_section(result: dict[str, Any], round_: dict[str, Any]) -> list[str]:
         ]
     if round_.get("error"):
         lines += ["", f"The round failed: `{round_['error']}`"]
+    loads = [entry["load_1m"] for entry in result.get("timeline", [])]
+    before = (result.get("served_before") or {}).get("details", {})
+    after = (result.get("served_after") or {}).get("details", {})
+    lines += [
+        "", f"1-minute load while the round ran: {min(loads):.1f} to {max(loads):.1f} "
+        f"(2 cores; other helpers' tests and benchmarks ran beside it)." if loads else "",
+        f"The daemon, never restarted, served `{before.get('model')}` before the round and "
+        f"`{after.get('model')}` after it"
+        + (" (the new model, picked up between requests)." if before != after else "."),
+        "", "What the daemon's status said about learning, as it changed:", "",
+        "| time (UTC) | decision | running | stage | load |", "| --- | --- | --- | --- | --- |",
+    ]  # fmt: skip
+    for entry in result.get("timeline", []):
+        at = time.strftime("%H:%M:%S", time.gmtime(entry["at"]))
+        lines.append(f"| {at} | {entry['last_decision']} | {entry['round_running']} | "
+                     f"{entry['stage'] or '-'} | {entry['load_1m']:.1f} |")  # fmt: skip
     return lines
+
+
+def _p50(values: Any) -> str:
+    ordered = sorted(values)
+    return str(ordered[len(ordered) // 2]) if ordered else "-"
 
 
 def _number(value: object) -> str:
@@ -344,7 +369,11 @@ def main() -> None:
     parser.add_argument("--timeout-min", type=float, default=100.0, help="bound on the whole run")
     parser.add_argument("--out", type=Path, default=REPORTS, help="folder for real-run.md/.json")
     parser.add_argument("--keep", action="store_true", help="keep the scratch home and project")
+    parser.add_argument("--render", type=Path, help="only rewrite real-run.md from this JSON")
     args = parser.parse_args()
+    if args.render:
+        (args.out / "real-run.md").write_text(markdown(json.loads(args.render.read_text())))
+        return
     # Started in the background (`nohup … &`), SIGINT may be ignored: both signals end the run
     # through the `finally` blocks below, which stop the daemon and write the report.
     signal.signal(signal.SIGINT, signal.default_int_handler)
