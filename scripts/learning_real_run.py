@@ -181,6 +181,20 @@ def accept_fixes(
             "accept_refused": refused}  # fmt: skip
 
 
+def ask_after_swap(client: DaemonClient, project: Path, deadline: float) -> dict[str, Any]:
+    """One more broken file after the swap: which model answers it, in the same daemon."""
+    name = "after_swap.py"
+    (project / name).write_text(broken_source(99)[0], encoding="utf-8")
+    saved = time.monotonic()
+    while time.monotonic() < min(deadline, saved + SUGGESTION_WAIT_S):
+        found = [s for s in client.suggestions(status="open") if s.path == name]
+        if found:
+            say(f"  after the swap, {found[0].model} answered {name}")
+            return {"model": found[0].model, "seconds": round(time.monotonic() - saved, 1)}
+        time.sleep(2)
+    return {"model": None, "seconds": None}
+
+
 def watch_round(
     client: DaemonClient, report_file: Path, since: float, deadline: float
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -247,6 +261,8 @@ def run(args: argparse.Namespace, scratch: Path, result: dict[str, Any]) -> None
             timeline, report = watch_round(client, last_report_file(), waited, deadline)
             result["timeline"], result["round"] = timeline, report
             result["round_seen_after_s"] = round(time.time() - waited, 1)
+            if report is not None and report.get("decision") == "installed":
+                result["after_swap"] = ask_after_swap(client, project, deadline)
             after = client.status()
             result["served_after"] = after.backend.model_dump()
             result["takeaways_status"] = cli("status", str(project))
@@ -332,17 +348,26 @@ def _round_section(result: dict[str, Any], round_: dict[str, Any]) -> list[str]:
             f"- {check['name']}: {'passed' if check['passed'] else 'FAILED'} ({check['detail']})"
             for check in gate["checks"]
         ]
+        if not candidate.get("format_valid") and not served.get("format_valid"):
+            lines += ["", "Neither model gave a well-formed answer to the gate's prompts (it asks "
+                      "greedily, without the daemon's answer grammar and worked example), so the "
+                      "format, fix and HumanEval checks could not tell them apart: the held-out "
+                      "loss decided."]  # fmt: skip
     if round_.get("error"):
         lines += ["", f"The round failed: `{round_['error']}`"]
     loads = [entry["load_1m"] for entry in result.get("timeline", [])]
+    answered = result.get("after_swap")
     before = (result.get("served_before") or {}).get("details", {})
     after = (result.get("served_after") or {}).get("details", {})
     lines += [
         "", f"1-minute load while the round ran: {min(loads):.1f} to {max(loads):.1f} "
         f"(2 cores; other helpers' tests and benchmarks ran beside it)." if loads else "",
-        f"The daemon, never restarted, served `{before.get('model')}` before the round and "
-        f"`{after.get('model')}` after it"
-        + (" (the new model, picked up between requests)." if before != after else "."),
+        f"The daemon was never restarted. It served `{before.get('model')}` before the round; "
+        + (f"a file saved after the swap was answered by `{answered['model']}` "
+           f"({answered['seconds']} s), and `/status` then named `{after.get('model')}`."
+           if answered else "no file was saved after the swap in this run, so `/status` still "
+           f"named `{after.get('model')}` (the backend reloads a swapped GGUF before its next "
+           "request; the tests check that reload)."),
         "", "What the daemon's status said about learning, as it changed:", "",
         "| time (UTC) | decision | running | stage | load |", "| --- | --- | --- | --- | --- |",
     ]  # fmt: skip
