@@ -115,10 +115,13 @@ class BackendSupervisor:
         if backend is None or self.status.state == "down":
             backend = await self.select()
         try:
-            return await backend.generate(request)
+            generation = await backend.generate(request)
         except BackendUnavailable as error:
             self._set("down", str(error))
             raise
+        if generation.model != self.status.model:  # it reloaded a swapped model: say which
+            self._set(self.status.state, self.status.reason)
+        return generation
 
     async def close(self) -> None:
         """Stop re-checking and release the backend."""
