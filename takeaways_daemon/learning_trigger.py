@@ -197,10 +197,14 @@ class LearningTrigger:
     def status(self) -> LearningView:
         """What `takeaways status` and the TUI show about learning."""
         running = self._process is not None and self._process.poll() is None
+        decision = self.last_decision
+        if self._process is not None and not running:  # ended since the last check
+            code = self._process.poll()
+            decision = "round finished" if code == 0 else f"round failed (exit {code})"
         return LearningView(
             enabled=self._settings.enabled,
             round_running=running,
             stage=current_stage(round_log()) if running else None,
-            last_decision=self.last_decision,
+            last_decision=decision,
             rounds_started=self.rounds_started,
         )

@@ -122,6 +122,8 @@ def test_a_failed_round_is_not_retried_at_once(history) -> None:  # type: ignore
     now = time.monotonic() + 100
     assert trigger.check(now) == "round started"
     trigger._process.wait(timeout=30)  # type: ignore[union-attr]
+    # Between its end and the next check, the status says how it ended, not "round running".
+    assert trigger.status().last_decision == "round failed (exit 1)"
     assert trigger.check(now + 30).startswith("waiting: the last round failed")
     assert trigger.check(now + 30 + RETRY_AFTER_FAILURE_S) == "round started"
     assert len(started) == 2

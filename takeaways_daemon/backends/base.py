@@ -107,6 +107,7 @@ class Backend(ABC):
                 result.first_chunk_s = time.monotonic() - result.started_at
             chunks.append(chunk)
         result.text = "".join(chunks)
+        result.model = self.model  # the stream may have reloaded another model (a learning swap)
         result.total_s = time.monotonic() - result.started_at
         return result
 

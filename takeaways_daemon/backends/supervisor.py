@@ -140,10 +140,13 @@ class BackendSupervisor:
         async with self.gate.turn(interactive=interactive):
             backend = await self._ready_backend()
             try:
-                return await backend.generate(request)
+                generation = await backend.generate(request)
             except BackendUnavailable as error:
                 self._set("down", str(error))
                 raise
+        if generation.model != self.status.model:  # it reloaded a swapped model: say which
+            self._set(self.status.state, self.status.reason)
+        return generation
 
     async def stream(
         self, request: GenerationRequest, *, interactive: bool = True

@@ -8,7 +8,14 @@ import click
 
 from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.sanitize import strip_control
-from takeaways_daemon.wire import DaemonStatus, FixView, HistoryStats, HistoryView, ProgressView
+from takeaways_daemon.wire import (
+    DaemonStatus,
+    FixView,
+    HistoryStats,
+    HistoryView,
+    LearningView,
+    ProgressView,
+)
 
 _KIND_COLOURS: dict[TaskKind, str] = {
     "fix": "red",
@@ -115,6 +122,7 @@ def status_text(record: dict[str, Any], status: DaemonStatus) -> str:
         ("latency", f"p50 {duration(latency.p50)}, p95 {duration(latency.p95)}"),
         ("history", _history_line(status.history)),
         *_fix_rows(status.fix),
+        ("learning", _learning_line(status.learning)),
     ]
     return "\n".join(f"{name:<13} {strip_control(str(value))}" for name, value in rows)
 
@@ -144,6 +152,16 @@ def _fix_rows(fix: FixView | None) -> list[tuple[str, str]]:
         return [("tests", f"never run: {fix.sandbox_reason}")]
     mode = "off" if fix.tests == "off" else f"{fix.tests}, in {fix.sandbox_reason}"
     return [("tests", mode), ("test python", fix.interpreter)]
+
+
+def _learning_line(learning: LearningView) -> str:
+    """On or off; the running round's stage, else the trigger's last decision."""
+    if not learning.enabled:
+        return "off (`takeaways learn on` to opt in)"
+    if learning.round_running:
+        return f"on, round running: {learning.stage or 'starting'}"
+    started = learning.rounds_started
+    return f"on, {learning.last_decision or '-'} ({started} rounds started by this daemon)"
 
 
 def _history_line(history: HistoryView) -> str:

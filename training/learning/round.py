@@ -64,6 +64,20 @@ class RoundResult:
     version: str | None = None
 
 
+def last_report_file() -> Path:
+    """The report of the last round that ended (installed, rejected, nothing to learn, failed)."""
+    return round_lock_file().parent / "last-round.json"
+
+
+def _save_report(report: dict[str, Any]) -> None:
+    """Keep the round's report (counts, stage times, gate numbers; never text) for later reading."""
+    path = last_report_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(report, indent=1, default=str), encoding="utf-8")
+    partial.replace(path)
+
+
 def _stderr(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
@@ -112,6 +126,8 @@ def run_round(
         except BaseException as error:
             if isinstance(error, Exception):
                 report["error"] = str(error)
+                report["decision"] = "failed"
+                _save_report(report)
                 learning_audit.audit(
                     settings.history, learning_audit.ROUND, _audited(report, "failed")
                 )
@@ -256,6 +272,7 @@ def _finish(
     report["seconds"] = round(time.time() - report["started_at"], 1)
     state.last_round = {"at": time.time(), "decision": decision, "version": version}
     state.save()
+    _save_report(report)
     learning_audit.audit(settings.history, learning_audit.ROUND, _audited(report, decision))
 
 
