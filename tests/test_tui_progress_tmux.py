@@ -52,6 +52,9 @@ def scripted_config(tmp_path: Path, delay_s: float, candidates: int = 3) -> Path
             "backend.scripted": {"reply": REPLY, "reply_delay_s": delay_s, "journal": str(journal)},
             "tasks": {"enabled": ["fix"]},
             "sampling": {"candidates": candidates},
+            # The long reply is far more than a missing colon needs, so its check fails: show it
+            # anyway (marked), after exactly `candidates` tries, as these tests count them.
+            "fix": {"max_candidates": candidates, "show_unverified": True},
             "watcher": {"debounce_ms": 100},
         }
     )
@@ -141,7 +144,8 @@ def test_an_interactive_request_is_served_before_the_queued_background_candidate
     journal = scripted_config(tmp_path, delay_s=2.0)
     with connected_tui(tmp_path, project, site, (120, 40)) as pane:
         (project / "good.py").write_text(BROKEN)
-        # The first answer is kept at candidate 1 (the file is fixable): a suggestion to explain.
+        # Its 3 candidates all fail their check (the reply rewrites far more than the colon);
+        # the first is shown, marked unverified: a suggestion to explain.
         pane.wait_for(lambda shown: "good.py:1-" in shown, timeout=30)
         (project / "bad.py").write_text(BROKEN_TWICE)
         pane.wait_for(lambda shown: "candidate 1/3" in shown, timeout=20)
@@ -152,6 +156,7 @@ def test_an_interactive_request_is_served_before_the_queued_background_candidate
         "ask" if entry["instruction"].startswith(FOLLOW_UP_INSTRUCTION[:30]) else "task"
         for entry in entries
     ]
-    assert kinds == ["task", "task", "ask", "task", "task"], entries
+    # good.py's three candidates, bad.py's first, then the question, then bad.py's other two.
+    assert kinds == ["task"] * 4 + ["ask", "task", "task"], entries
     for earlier, later in itertools.pairwise(entries):
         assert later["start"] >= earlier["end"] - 0.05, "the model served two requests at once"

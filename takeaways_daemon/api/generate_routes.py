@@ -31,7 +31,23 @@ def generate_router(service: DaemonService) -> APIRouter:
     """The `/generate` route."""
     router = APIRouter()
 
-    @router.post("/generate", response_model=None)
+    @router.post(
+        "/generate",
+        response_model=GenerateResult,
+        responses={
+            200: {
+                "content": {
+                    "application/x-ndjson": {
+                        "schema": {
+                            "type": "string",
+                            "description": "With `stream`: one AnswerChunk JSON object a line, "
+                            "then one GenerateDone.",
+                        }
+                    }
+                }
+            }
+        },
+    )
     async def generate(body: GenerateBody, request: Request) -> GenerateResult | StreamingResponse:
         if not body.stream:
             return await service.generate(body.prompt, body.max_tokens)
