@@ -132,9 +132,11 @@ def test_kill_9_during_applies_corrupts_nothing_and_loses_no_acknowledged_write(
             assert not (audited & (set(files) - patched))  # nothing audited that was not applied
             assert store.verify_audit().ok
     print("\nkill delay (s), acknowledged, patched:", rounds)
-    # Each kill landed mid-way: the acknowledged ones done, and at most the one in flight more.
+    # The acknowledged ones are done, and at most the one in flight more. On a fast, quiet
+    # machine the latest kill may come after the last apply; the earlier ones land mid-way.
     for (before_kill, _), (_, acked, patched) in zip(KILL_PLAN, rounds, strict=True):
-        assert before_kill <= acked < FILES and patched - acked in (0, 1), rounds
+        assert before_kill <= acked <= FILES and patched - acked in (0, 1), rounds
+    assert sum(acked < FILES for _, acked, _ in rounds) >= len(rounds) - 1, rounds
     verified = takeaways("audit", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
