@@ -11,7 +11,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from takeaways_daemon.sandbox.bubblewrap import SandboxUnavailable, _drop_root
+from takeaways_daemon.sandbox.bubblewrap import SandboxUnavailable, _drop_root, system_mounts
 
 
 @dataclass(frozen=True)
@@ -22,18 +22,6 @@ class SandboxState:
     reason: str
     """`bubblewrap at /usr/bin/bwrap`, or what is missing and how to fix it."""
     bwrap: Path | None = None
-
-
-def system_mounts() -> list[str]:
-    """bwrap arguments binding the system's programs and libraries read-only (never /etc, $HOME)."""
-    args = ["--ro-bind", "/usr", "/usr"]
-    for name in ("bin", "sbin", "lib", "lib64", "lib32"):
-        link = Path("/") / name
-        if link.is_symlink():
-            args += ["--symlink", os.readlink(link), str(link)]
-        elif link.is_dir():
-            args += ["--ro-bind", str(link), str(link)]
-    return args
 
 
 def sandbox_state(bwrap: str | Path | None = None) -> SandboxState:

@@ -111,6 +111,18 @@ os._exit(0)
 _OUTPUT_TAIL_BYTES = 4096
 
 
+def system_mounts() -> list[str]:
+    """bwrap arguments binding the system's programs and libraries read-only (never /etc, $HOME)."""
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib64", "lib32"):
+        link = Path("/") / name
+        if link.is_symlink():
+            args += ["--symlink", os.readlink(link), str(link)]
+        elif link.is_dir():
+            args += ["--ro-bind", str(link), str(link)]
+    return args
+
+
 def sandbox_python() -> Path:
     """The interpreter run inside the sandbox: the system's, else the one running us."""
     system = Path("/usr/bin/python3")
@@ -158,14 +170,8 @@ class Sandbox:
             "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
             "--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONHASHSEED", "0",
-            "--ro-bind", "/usr", "/usr",
+            *system_mounts(),
         ]  # fmt: skip
-        for name in ("bin", "sbin", "lib", "lib64", "lib32"):
-            link = Path("/") / name
-            if link.is_symlink():
-                args += ["--symlink", os.readlink(link), str(link)]
-            elif link.is_dir():
-                args += ["--ro-bind", str(link), str(link)]
         # An interpreter outside /usr (pyenv, say) is bound alone, read-only: never its $HOME.
         prefix = self.python.parent.parent
         if not self.python.is_relative_to("/usr"):

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
-from takeaways_daemon.sandbox.availability import SandboxState, sandbox_state, system_mounts
+from takeaways_daemon.sandbox.availability import SandboxState, sandbox_state
 from takeaways_daemon.sandbox.bubblewrap import (
     SandboxLimits,
     SandboxUnavailable,
@@ -36,6 +36,7 @@ from takeaways_daemon.sandbox.bubblewrap import (
     _kill_group,
     _tail,
     _wait_for_namespace_end,
+    system_mounts,
 )
 from takeaways_daemon.sandbox.interpreter import ProjectInterpreter, find_interpreter
 from takeaways_daemon.sandbox.test_reports import RECORDER, TestReport, parse_reports
