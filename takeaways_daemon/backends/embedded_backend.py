@@ -25,7 +25,7 @@ from takeaways_daemon.errors import BackendStalled, BackendUnavailable, PromptTo
 from takeaways_daemon.settings import EmbeddedSettings, Settings
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
+    from takeaways_daemon.backends.grammar_sampling import LazyGrammarLlama
 
 _DONE = object()
 
@@ -51,7 +51,7 @@ class EmbeddedBackend(Backend):
         self.num_ctx = num_ctx
         self._model_path = model_path
         self.model = model_path.stem if model_path else "(not loaded)"
-        self._llama: Llama | None = None
+        self._llama: LazyGrammarLlama | None = None
         # One llama.cpp context serves one generation at a time.
         self._lock = threading.Lock()
         self._load_lock = asyncio.Lock()
@@ -76,7 +76,9 @@ class EmbeddedBackend(Backend):
 
     def _load(self) -> None:
         try:
-            from llama_cpp import Llama, LlamaRAMCache
+            from llama_cpp import LlamaRAMCache
+
+            from takeaways_daemon.backends.grammar_sampling import LazyGrammarLlama
         except ImportError as error:
             raise BackendUnavailable(
                 f"llama-cpp-python is not importable ({error}); reinstall with `make setup`"
@@ -92,7 +94,7 @@ class EmbeddedBackend(Backend):
             lookup = LlamaPromptLookupDecoding(num_pred_tokens=self.settings.prompt_lookup_tokens)
             draft["draft_model"] = lookup
         try:
-            llama = Llama(
+            llama = LazyGrammarLlama(
                 model_path=str(self._model_path),
                 n_ctx=self.num_ctx,
                 n_threads=self.settings.n_threads or os.cpu_count() or 2,
@@ -114,25 +116,6 @@ class EmbeddedBackend(Backend):
         if previous is not None:
             previous.close()
         self.load_seconds = time.monotonic() - started
-
-    def _completion_args(self, request: GenerationRequest) -> dict[str, Any]:
-        from llama_cpp import LlamaGrammar
-
-        args: dict[str, Any] = {
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "top_p": request.top_p,
-            "repeat_penalty": request.repeat_penalty,
-            "stop": list(request.stop),
-            "seed": request.seed,
-        }
-        if request.grammar is not None:
-            args["grammar"] = LlamaGrammar.from_string(request.grammar, verbose=False)
-        elif request.json_schema is not None:
-            args["grammar"] = LlamaGrammar.from_json_schema(
-                json.dumps(request.json_schema), verbose=False
-            )
-        return args
 
     def _run(
         self,
@@ -157,7 +140,7 @@ class EmbeddedBackend(Backend):
                     return
                 # stream=True makes this an iterator of chunk dicts (typed as a union).
                 chunks: Iterator[Any] = self._llama.create_completion(  # type: ignore[assignment]
-                    request.prompt, stream=True, **self._completion_args(request)
+                    request.prompt, stream=True, **completion_args(request)
                 )
                 for chunk in chunks:
                     if cancelled.is_set():
@@ -225,3 +208,24 @@ class EmbeddedBackend(Backend):
     def describe(self) -> dict[str, Any]:
         """Backend, model name and GGUF path."""
         return {"backend": self.name, "model": self.model, "model_path": str(self._model_path)}
+
+
+def completion_args(request: GenerationRequest) -> dict[str, Any]:
+    """llama-cpp-python's `create_completion` arguments for a request (benchmarks share them)."""
+    from llama_cpp import LlamaGrammar
+
+    args: dict[str, Any] = {
+        "max_tokens": request.max_tokens,
+        "temperature": request.temperature,
+        "top_p": request.top_p,
+        "repeat_penalty": request.repeat_penalty,
+        "stop": list(request.stop),
+        "seed": request.seed,
+    }
+    if request.grammar is not None:
+        args["grammar"] = LlamaGrammar.from_string(request.grammar, verbose=False)
+    elif request.json_schema is not None:
+        args["grammar"] = LlamaGrammar.from_json_schema(
+            json.dumps(request.json_schema), verbose=False
+        )
+    return args
