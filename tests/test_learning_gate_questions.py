@@ -101,9 +101,7 @@ def _scores(questions: list[Question], behaviour: Behaviour) -> AnswerScores:
     backend = AnswerKeyBackend(questions, behaviour, "answer-key")
     runner = BackendRunner(backend, ModelIdentity.packaged_base())
     try:
-        scores = ask_and_score(
-            runner, questions, sampling=load_settings().sampling, policy="auto"
-        )
+        scores = ask_and_score(runner, questions, sampling=load_settings().sampling, policy="auto")
     finally:
         runner.close()
     assert len(backend.requests) == len(questions)
