@@ -14,11 +14,12 @@ from typing import Literal
 
 from takeaways_daemon import prompt_format
 from takeaways_daemon.backends.base import Backend, GenerationRequest
+from takeaways_daemon.errors import BackendStalled
 from training.evaluation.humaneval import load_problems
 from training.learning.fix_bench import BENCH_FUNCTIONS
 from training.learning.gate_questions import Question
 
-Behaviour = Literal["right", "wrong", "garbage"]
+Behaviour = Literal["right", "wrong", "garbage", "stalled"]
 
 
 def _right_code(question: Question) -> str | None:
@@ -74,6 +75,8 @@ class AnswerKeyBackend(Backend):
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         self.requests.append(request)
+        if self.behaviour == "stalled":
+            raise BackendStalled("the answer-key model took over 180 s")
         asked = [q for q in self.questions if q.task.input_text() in request.prompt]
         if not asked:
             raise LookupError("a request for no gate question came")

@@ -113,9 +113,10 @@ def test_a_model_answering_in_the_daemons_format_scores_and_garbage_scores_zero(
 ) -> None:
     right = _scores(questions, "right")
     garbage = _scores(questions, "garbage")
+    stalled = _scores(questions, "stalled")  # the daemon gives up on such answers: so does the gate
 
     assert right == AnswerScores(format_valid=1.0, answers=9, fix_success=1.0, humaneval_pass1=1.0)
-    assert garbage == AnswerScores(0.0, 9, 0.0, 0.0)
+    assert garbage == stalled == AnswerScores(0.0, 9, 0.0, 0.0)
 
 
 def test_well_formed_fixes_that_break_their_tests_fail_the_gate(

@@ -24,7 +24,7 @@ from typing import Literal
 from takeaways_daemon import prompt_format
 from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.context.task_planner import plan_file_tasks
-from takeaways_daemon.errors import MalformedAnswer, PatchRejected
+from takeaways_daemon.errors import BackendStalled, MalformedAnswer, PatchRejected, PromptTooLong
 from takeaways_daemon.kinds import TaskKind
 from takeaways_daemon.model_identity import FewShotPolicy, ModelIdentity
 from takeaways_daemon.patches import LinePatch
@@ -135,11 +135,17 @@ def ask_and_score(
     well_formed = 0
     programs = []
     for index, question in enumerate(questions):
-        text = runner.generate(gate_request(question.task, sampling, runner.identity, policy))
+        request = gate_request(question.task, sampling, runner.identity, policy)
+        try:
+            text = runner.generate(request)
+        except (BackendStalled, PromptTooLong) as error:
+            # The daemon gives up on such an answer and suggests nothing: no well-formed answer.
+            text = ""
+            say(f"        {question.check} {question.task.path}: {error}")
         answered = answered_file(question.task, text)
         well_formed += answered is not None
         say(f"        {question.check} {question.task.path}: "
-            + ("well-formed" if answered is not None else "malformed or rejected"))  # fmt: skip
+            + ("well-formed" if answered is not None else "no suggestion"))  # fmt: skip
         if question.tests:
             # An answer the daemon would drop leaves the file as it was: broken, or a stub.
             file_text = answered if answered is not None else question.task.file_text
