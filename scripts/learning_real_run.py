@@ -348,11 +348,18 @@ def _round_section(result: dict[str, Any], round_: dict[str, Any]) -> list[str]:
             f"- {check['name']}: {'passed' if check['passed'] else 'FAILED'} ({check['detail']})"
             for check in gate["checks"]
         ]
+        lines += ["", f"Each model answered {candidate.get('answers')} questions, asked as the "
+                  "daemon asks them (`task_decoding.candidate_request`: answer grammar, worked "
+                  "example by the model's identity, answer budget; greedy): the held-out bug "
+                  "fixes, HumanEval problems as the daemon's `complete` task, and docstring, "
+                  "types and explain tasks. `format_valid` is the share the daemon would turn "
+                  "into a suggestion. The candidate is asked as the daemon would serve it once "
+                  "installed (the built `takeaways` model, so without the worked example); the "
+                  f"served model as `{served.get('label')}`."]  # fmt: skip
         if not candidate.get("format_valid") and not served.get("format_valid"):
-            lines += ["", "Neither model gave a well-formed answer to the gate's prompts (it asks "
-                      "greedily, without the daemon's answer grammar and worked example), so the "
-                      "format, fix and HumanEval checks could not tell them apart: the held-out "
-                      "loss decided."]  # fmt: skip
+            lines += ["", "Neither model gave an answer the daemon would turn into a suggestion, "
+                      "so the format, fix and HumanEval checks could not tell them apart: the "
+                      "held-out loss decided."]  # fmt: skip
     if round_.get("error"):
         lines += ["", f"The round failed: `{round_['error']}`"]
     loads = [entry["load_1m"] for entry in result.get("timeline", [])]

@@ -35,12 +35,12 @@ from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.suggestion_events import Listeners, SuggestionKept
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
-from takeaways_daemon.task_decoding import task_request
+from takeaways_daemon.task_decoding import candidate_request
 from takeaways_daemon.tasks import Task
 from takeaways_daemon.telemetry.stage_clock import StageClock
 from takeaways_daemon.verification.fix_checker import FixChecker
 from takeaways_daemon.verification.last_failed import LAST_FAILED
-from takeaways_daemon.verification.verdict import SyntaxEvidence, TestEvidence, Verdict
+from takeaways_daemon.verification.verdict import TestEvidence, Verdict
 from takeaways_daemon.watcher import FileChange
 
 log = logging.getLogger(__name__)
@@ -123,16 +123,11 @@ class SuggestionEngine:
 
         `greedy` asks for the model's single most likely answer (temperature 0) instead.
         """
-        overrides: dict[str, Any] = {"temperature": 0.0} if greedy else {}
-        if task.kind == "fix":
-            # A fix copies its input: a repeat penalty pushes the model off the lines it should
-            # keep (with it, the base model's greedy answer for a failing test was the unchanged
-            # code; without it, the fix).
-            overrides["repeat_penalty"] = 1.0
         with clock.stage("prompt"):
-            request = task_request(
-                task, self.settings.sampling, few_shot=few_shot, attempt=attempt, **overrides
-            )
+            request = candidate_request(
+                task, self.settings.sampling, model_wants_examples=few_shot, attempt=attempt,
+                greedy=greedy,
+            )  # fmt: skip
         generation = await self.supervisor.generate(request)
         self.metrics.record_generation(generation.total_s)
         clock.add_generation(generation)
@@ -183,10 +178,7 @@ class SuggestionEngine:
         deadline = time.monotonic() + fix.verify_budget_s
         limit, wanted = max(fix.max_candidates, step), step
         overlap = isinstance(task.evidence, TestEvidence)
-        # The worked example fixes a syntax error; shown before a wrong result or an undefined
-        # name, the packaged base model copied the code back unchanged (the greedy answer for
-        # the sample project's failing test), and without it fixed the bug.
-        few_shot = self._few_shot() and isinstance(task.evidence, SyntaxEvidence)
+        few_shot = self._few_shot()  # narrowed per task by `shows_worked_example`
         verdicts: dict[str, Verdict] = {}  # sampled answers repeat: check each text once
         failed: tuple[Suggestion, str] | None = None
         checking: asyncio.Task[tuple[Suggestion, str, Verdict]] | None = None

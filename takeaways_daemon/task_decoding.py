@@ -1,4 +1,4 @@
-"""How the daemon decodes a task's answer, defined once: the engine and evaluation both call it.
+"""How the daemon decodes a task's answer, defined once: engine, evaluation and gate call it.
 
 The configured sampling (`[sampling]`, defaults from `takeaways.yaml`), the shared prompt
 format's stop sequences and the task's answer grammar (`answer_grammars`). Evaluation measures
@@ -15,6 +15,7 @@ from takeaways_daemon.answer_grammars import grammar_for
 from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.settings import SamplingSettings
 from takeaways_daemon.tasks import Task
+from takeaways_daemon.verification.verdict import SyntaxEvidence
 
 # A fix answer rewrites the whole shown window: gemma-3's tokenizer makes ~3.6 characters a token
 # of stdlib source but only ~2.3 of code dense in digits and names, so 2 leaves room; the title
@@ -71,3 +72,38 @@ def task_request(
     }
     values.update(overrides)
     return GenerationRequest.from_settings(task.prompt(few_shot=few_shot), sampling, **values)
+
+
+def shows_worked_example(task: Task, model_wants_it: bool) -> bool:
+    """Whether the daemon puts the worked example before `task`, for a model that wants examples.
+
+    The worked example fixes a syntax error; shown before a fix for a wrong result or an
+    undefined name, the packaged base model copied the code back unchanged (its greedy answer
+    for the sample project's failing test), and without it fixed the bug.
+    """
+    if task.kind == "fix" and task.evidence is not None:
+        return model_wants_it and isinstance(task.evidence, SyntaxEvidence)
+    return model_wants_it
+
+
+def candidate_request(
+    task: Task,
+    sampling: SamplingSettings,
+    *,
+    model_wants_examples: bool,
+    attempt: int = 0,
+    greedy: bool = False,
+) -> GenerationRequest:
+    """The engine's request for candidate `attempt` at `task` (`greedy`: temperature 0).
+
+    `model_wants_examples` is the served model's few-shot policy (`ModelIdentity.wants_few_shot`);
+    the task narrows it (`shows_worked_example`).
+    """
+    overrides: dict[str, Any] = {"temperature": 0.0} if greedy else {}
+    if task.kind == "fix":
+        # A fix copies its input: a repeat penalty pushes the model off the lines it should keep
+        # (with it, the base model's greedy answer for a failing test was the unchanged code;
+        # without it, the fix).
+        overrides["repeat_penalty"] = 1.0
+    few_shot = shows_worked_example(task, model_wants_examples)
+    return task_request(task, sampling, few_shot=few_shot, attempt=attempt, **overrides)

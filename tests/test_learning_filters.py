@@ -1,5 +1,6 @@
 """What a round may learn from: accepted suggestions from the real encrypted history, with the
-rated-down, reverted, unparsable, secret-bearing, injected and already-seen ones dropped."""
+rated-down, reverted, unparsable, failed-verification, secret-bearing, injected and already-seen
+ones dropped."""
 
 from __future__ import annotations
 
@@ -42,17 +43,19 @@ def test_each_unsafe_or_stale_suggestion_is_dropped_for_its_reason(project: Path
         "Code:", "Uses: password = 'hunter2hunter2'\nCode:"
     )  # fmt: skip
     duplicate = dataclasses.replace(good[0], id="s9999999", uid="")
+    # Shown with `fix.show_unverified` and accepted anyway: its tests still failed.
+    wrong = dataclasses.replace(accepted_fix(project, 18), verified=False, evidence="still fails")
     record_in_history(
         *good, rated_down, reverted, unparsable, zero_width, told, hidden, leaked, in_input,
-        duplicate,
+        duplicate, wrong,
     )  # fmt: skip
 
     report = run_round(load_settings(), dry_run=True, say=lambda line: None).report
 
-    assert report["accepted_new"] == 12
+    assert report["accepted_new"] == 13
     assert report["dropped"] == {
-        "duplicate": 1, "injection": 3, "patch-gone": 1, "rated-down": 1,
-        "secret-in-answer": 1, "unparsable": 1,
+        "duplicate": 1, "failed-verification": 1, "injection": 3, "patch-gone": 1,
+        "rated-down": 1, "secret-in-answer": 1, "unparsable": 1,
     }  # fmt: skip
     assert report["used"] == 4
     assert report["secrets_scrubbed"] == 1

@@ -8,8 +8,8 @@ import dataclasses
 from takeaways_daemon.sandbox import Sandbox
 from takeaways_daemon.settings import LearningSettings
 from training.evaluation.parallel_execution import execute_all
-from training.learning.fix_bench import _FUNCTIONS, fix_tasks
-from training.learning.gate import ModelScores, decide, real_bugs
+from training.learning.fix_bench import BENCH_FUNCTIONS, daemon_fixes, fix_tasks
+from training.learning.gate import ModelScores, decide
 
 SERVED = ModelScores("served", 0.9, 20, 1.50, 0.20, 0.60)
 SETTINGS = LearningSettings(humaneval_margin=0.02, fix_margin=0.0, format_margin=0.0)
@@ -46,10 +46,14 @@ def test_checks_that_were_not_measured_are_skipped_not_failed() -> None:
 
 
 def test_the_fix_bench_bugs_fail_their_tests_and_the_original_code_passes_them() -> None:
-    tasks = real_bugs(fix_tasks(len(_FUNCTIONS)))
-    assert len(tasks) >= 8, "too few injected bugs break their tests"
-    originals = {tests: source for source, tests in _FUNCTIONS}
-    jobs = [(index, task.program(originals[task.tests])) for index, task in enumerate(tasks)]
+    fixes = daemon_fixes(fix_tasks(len(BENCH_FUNCTIONS)))
+    assert len(fixes) >= 8, "too few injected bugs break their tests"
+    originals = {tests: source for source, tests in BENCH_FUNCTIONS}
+    jobs = [(index, fix.bench.program(originals[fix.bench.tests]))
+            for index, fix in enumerate(fixes)]  # fmt: skip
     results = dict(execute_all(jobs, Sandbox(), timeout_s=10))
     assert all(result.passed for result in results.values()), "a right fix must count"
-    assert "Error:" in tasks[0].prompt() and tasks[0].broken in tasks[0].prompt()
+    broken = [(index, fix.bench.program(fix.bench.broken)) for index, fix in enumerate(fixes)]
+    assert not any(result.passed for _, result in execute_all(broken, Sandbox(), timeout_s=10))
+    first = fixes[0].task
+    assert first.kind == "fix" and first.error and fixes[0].bench.broken in first.prompt()

@@ -6,6 +6,7 @@ llama.cpp converter, llama-cpp-python, bubblewrap sandbox and OS keyring through
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -17,7 +18,9 @@ from takeaways_daemon import locations
 from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.backends.embedded_backend import EmbeddedBackend
 from takeaways_daemon.learning_paths import read_learning_state, round_work_dir, versions_dir
-from takeaways_daemon.settings import load_settings
+from takeaways_daemon.model_identity import ModelIdentity
+from takeaways_daemon.settings import Settings, load_settings
+from tests.gate_answer_key import AnswerKeyBackend
 from tests.learning_helpers import (
     accepted_fix,
     audit_actions,
@@ -26,7 +29,12 @@ from tests.learning_helpers import (
     tiny_round_settings,
 )
 from tests.training_helpers import build_tiny_mistral
+from training.evaluation.humaneval import load_problems
+from training.evaluation.model_runner import BackendRunner, ModelRunner
+from training.learning import gate
 from training.learning.commands import learn_group
+from training.learning.fix_bench import daemon_fixes, fix_tasks
+from training.learning.gate_questions import gate_questions
 from training.learning.round import run_round
 from training.learning.versions import file_sha256, list_versions, served_version
 
@@ -156,3 +164,45 @@ def test_poisoned_suggestions_are_filtered_out_and_nothing_changes(
     assert result.decision == "nothing-to-learn"
     assert result.report["dropped"] == {"injection": 3}
     assert file_sha256(served) == before
+
+
+def test_wrong_fixes_that_pass_the_filters_are_caught_by_the_gate_and_nothing_changes(
+    served: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Acceptance 2, wrong fixes: accepted "fixes" that break what they fix, which no test ran
+    (so the filters cannot tell), are trained on for real; the gate then finds the candidate
+    fixing none of its held-out bugs. The tiny random model cannot learn to fix anything, so
+    answer keys stand in for the two models' answers: the served model answers rightly, the
+    candidate, having learned the poison, with well-formed fixes that break their tests.
+    """
+    learning = load_settings().learning
+    fixes = daemon_fixes(fix_tasks(learning.fix_bugs))
+    questions = gate_questions(fixes, load_problems()[: learning.humaneval_problems])
+
+    def answer_key_model(gguf: Path, identity: ModelIdentity, settings: Settings) -> ModelRunner:
+        behaviour = "right" if gguf == locations.built_model_path() else "wrong"
+        return BackendRunner(AnswerKeyBackend(questions, behaviour, identity.label), identity)
+
+    monkeypatch.setattr(gate, "open_gate_model", answer_key_model)
+    before = file_sha256(served)
+    project = tmp_path / "project"
+    project.mkdir()
+    poisoned = []
+    for number in range(6):
+        row = accepted_fix(project, number)
+        wrong = row.replacement.replace(" + ", " - ")  # parses, and breaks plus_n
+        (project / row.path).write_text(wrong)
+        poisoned.append(dataclasses.replace(row, replacement=wrong))
+    record_in_history(*poisoned)
+
+    result = run_round(load_settings(), say=lambda line: None)
+
+    assert result.report["used"] == 6, "the filters cannot tell a wrong fix nothing tested"
+    assert result.decision == "rejected"
+    failed = {reason.split(":")[0] for reason in result.report["rejected_because"]}
+    assert {"fixes", "humaneval"} <= failed
+    candidate = result.report["gate"]["candidate"]
+    assert candidate["fix_success"] == 0.0 and candidate["format_valid"] == 1.0
+    assert result.report["gate"]["served"]["fix_success"] == 1.0
+    assert file_sha256(served) == before, "the served model changed"
+    assert list_versions() == [] and served_version() is None

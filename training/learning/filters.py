@@ -2,7 +2,8 @@
 
 In memory only: rows come decrypted from the history store and leave as training examples.
 A row is dropped when it is older than the last round's cursor, rated down, when its accepted
-code is no longer in the file (the user reverted it) or the file no longer parses, when its
+code is no longer in the file (the user reverted it) or the file no longer parses, when it is a
+fix whose tests still failed when the daemon checked it (`verified` False), when its
 answer holds a secret, when anything in it speaks to the model (`injection`), or when an earlier
 round already trained on it (its fingerprint is known). Secrets in the input are scrubbed.
 """
@@ -88,6 +89,9 @@ def _judge(row: HistoryRecord, selection: Selection) -> tuple[str | None, Learne
     """Why the row cannot be used (None: it can), and its example."""
     if row.rating is not None and row.rating < 0:
         return "rated-down", None
+    if getattr(row, "verified", None) is False:  # older rows have no such field
+        # The daemon re-ran the fix's tests and they still failed: the user took a wrong fix.
+        return "failed-verification", None
     record = record_from_history(row)
     if record is None:
         return "unusable", None

@@ -1,24 +1,33 @@
 """The gate's held-out fixes: small working functions with tests, broken by injected bugs.
 
 Each function here has tests that pass; `bug_injection` breaks it the way a developer would
-(wrong operator, off by one, missing colon, ...). A bug counts only if its tests then fail. The
-model is asked to fix it with the daemon's own fix prompt, and the fix counts when its code,
-run with the tests in the sandbox, passes. These functions are written for the gate and never
-trained on, so a round cannot learn the answers.
+(wrong operator, off by one, missing colon, ...). Each broken function runs with its tests in
+the sandbox; a bug counts only if they then fail. The daemon's own task builders turn it into
+the fix task the daemon would ask: the planner's fix for a file that does not parse, and
+`failure_task` for a failing test, with the failure that run showed as its evidence (the
+project sandbox's pytest run, which the daemon uses, needs the project's own interpreter; the
+gate's functions have none). A fix counts when the patched file, run with its tests in the
+sandbox, passes. These functions are written for the gate and never trained on, so a round
+cannot learn the answers.
 """
 
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from takeaways_daemon import prompt_format
+from takeaways_daemon.context.evidence_tasks import failure_task
+from takeaways_daemon.context.task_planner import plan_file_tasks
+from takeaways_daemon.tasks import Task
+from takeaways_daemon.verification.test_failures import TestFailure, short_message
 from training.data.mining.bug_injection import inject_bug
 from training.data.mining.functions import functions_in
 from training.data.mining.source_files import SourceFile
 
-_FUNCTIONS: tuple[tuple[str, str], ...] = (
+BENCH_FUNCTIONS: tuple[tuple[str, str], ...] = (
     (
         "def clamp(value, low, high):\n    if value < low:\n        return low\n"
         "    if value > high:\n        return high\n    return value\n",
@@ -95,49 +104,107 @@ _FUNCTIONS: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True)
 class FixTask:
-    """One broken function, its symptom, and the tests a fix must pass."""
+    """One broken function, the bug injected into it, and the tests a fix must pass."""
 
     path: str
     broken: str
     bug: str
-    symptom: str | None
+    name: str
     tests: str
+    """Plain asserts (the function is defined above them when they run)."""
 
-    def prompt(self) -> str:
-        """The daemon's fix prompt for the broken function."""
-        error = self.symptom or _syntax_error(self.broken)
-        task_input = prompt_format.render_task_input(
-            path=self.path, language="python", code=self.broken, error=error
-        )
-        return prompt_format.render_prompt(prompt_format.instruction("fix"), task_input)
+    @property
+    def breaks_syntax(self) -> bool:
+        """Whether the broken file no longer parses."""
+        try:
+            compile(self.broken, self.path, "exec")
+        except SyntaxError:
+            return True
+        return False
 
-    def program(self, fixed_code: str) -> str:
-        """The fixed code followed by its tests: passes only if the fix is right."""
-        return f"{fixed_code}\n\n{self.tests}"
+    def program(self, file_text: str) -> str:
+        """The (patched) file followed by its tests: passes only if the fix is right."""
+        return f"{file_text}\n\n{self.tests}"
 
-    def broken_program(self) -> str:
-        """The broken code with its tests (must fail, or the bug is no bug)."""
-        return self.program(self.broken)
+    def test_module(self) -> str:
+        """The tests as a pytest module of the scratch project, importing the broken function."""
+        module = self.path.removesuffix(".py").replace("/", ".")
+        asserts = "".join(f"    {line}\n" for line in self.tests.splitlines() if line.strip())
+        return f"from {module} import {self.name}\n\n\ndef test_{self.name}():\n{asserts}"
+
+
+@dataclass(frozen=True)
+class BenchFix:
+    """A bug the daemon would ask to fix: the bench task and the daemon's fix task for it."""
+
+    bench: FixTask
+    task: Task
 
 
 def fix_tasks(count: int, *, seed: int = 0) -> list[FixTask]:
     """Up to `count` broken functions (at most one per function), picked reproducibly."""
     rng = random.Random(seed)
     tasks = []
-    for number, (source, tests) in enumerate(_FUNCTIONS):
+    for number, (source, tests) in enumerate(BENCH_FUNCTIONS):
         path = f"gate/bench_{number}.py"
         mined = next(iter(functions_in(SourceFile(Path(path), path), source)), None)
         if mined is None:
             continue
         bug = inject_bug(mined, rng)
         if bug is not None:
-            tasks.append(FixTask(path, bug.text, bug.bug, bug.symptom, tests))
+            tasks.append(FixTask(path, bug.text, bug.bug, mined.name, tests))
     return tasks[:count]
 
 
-def _syntax_error(code: str) -> str:
-    try:
-        compile(code, "<fix>", "exec")
-    except SyntaxError as error:
-        return f"SyntaxError: {error.msg} (line {error.lineno})"
-    return "a test fails"
+def daemon_fixes(
+    tasks: Sequence[FixTask], *, timeout_s: float = 10.0, max_context_lines: int = 80
+) -> list[BenchFix]:
+    """The fix task the daemon plans for each bug; none for a bug whose tests still pass.
+
+    Every broken program runs with its tests in the sandbox first. A file that does not parse
+    gets the planner's syntax fix; a failing test gets `failure_task` with that run's failure
+    as its evidence (the test's node id, the failing assertion, the end of the traceback).
+    """
+    from takeaways_daemon.sandbox import Sandbox
+    from training.evaluation.parallel_execution import execute_all
+
+    jobs = [(index, bench.program(bench.broken)) for index, bench in enumerate(tasks)]
+    runs = dict(execute_all(jobs, Sandbox(), timeout_s=timeout_s))
+    fixes = []
+    for index, bench in enumerate(tasks):
+        run = runs[index]
+        if run.passed:
+            continue  # the injected change broke nothing the tests see
+        task = _syntax_fix(bench, max_context_lines) if bench.breaks_syntax else None
+        if task is None and not bench.breaks_syntax:
+            failure = _test_failure(bench, run.output or run.error)
+            task = failure_task(
+                bench.path, bench.broken, bench.name, None, [failure], frozenset(),
+                max_context_lines,
+            )  # fmt: skip
+        if task is not None:
+            fixes.append(BenchFix(bench, task))
+    return fixes
+
+
+def _syntax_fix(bench: FixTask, max_context_lines: int) -> Task | None:
+    planned = plan_file_tasks(bench.path, bench.broken, ["fix"], max_context_lines)
+    return next((task for task in planned if task.evidence is not None), None)
+
+
+# The sandbox runs the program as `<sample>`; the innermost such frame is the failing line.
+_SAMPLE_FRAME = re.compile(r'File "<sample>", line (\d+)')
+
+
+def _test_failure(bench: FixTask, output: str) -> TestFailure:
+    """The failure as pytest would report it for the bench's test module (see `test_module`)."""
+    program = bench.program(bench.broken).splitlines()
+    frames = [int(line) for line in _SAMPLE_FRAME.findall(output)]
+    line = program[frames[-1] - 1].strip() if frames and frames[-1] <= len(program) else ""
+    lines = [row for row in output.strip().splitlines() if row.strip()]
+    raised = lines[-1].strip() if lines else "AssertionError"
+    message = short_message(f"AssertionError: {line}" if raised == "AssertionError" else raised)
+    test = f"test_{bench.name}"
+    traceback = f"    def {test}():\n>       {line}\nE       {raised}"
+    node_id = f"tests/test_{Path(bench.path).stem}.py::{test}"
+    return TestFailure(node_id, message, traceback, bench.path, bench.name, None)

@@ -1,10 +1,12 @@
 """The gate: the candidate against the served model, measured the same way, before any swap.
 
-Both are GGUF files served by the daemon's own embedded backend. Four checks, each with a
-margin from `[learning]`: answers in the shared format parse (format validity), the held-out
-accepted suggestions' loss is lower, HumanEval pass@1 (greedy, sandboxed) is not lower by more
-than its margin, and the share of held-out injected bugs fixed (sandboxed tests) is not lower.
-Any failure keeps the candidate out; the report says which check failed and by how much.
+Both are GGUF files served by the daemon's own embedded backend, each asked the gate's questions
+exactly as the daemon would ask that model (`gate_questions`). Four checks, each with a margin
+from `[learning]`: the share of answers the daemon would turn into a suggestion (format
+validity), the held-out accepted suggestions' loss is lower, HumanEval pass@1 (asked as the
+daemon's `complete` task, greedy, sandboxed) is not lower by more than its margin, and the share
+of held-out injected bugs fixed (sandboxed tests) is not lower. Any failure keeps the candidate
+out; the report says which check failed and by how much.
 """
 
 from __future__ import annotations
@@ -12,18 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any
 
-from takeaways_daemon import prompt_format
-from takeaways_daemon.errors import MalformedAnswer
-from takeaways_daemon.kinds import TaskKind
-from takeaways_daemon.settings import LearningSettings
+from takeaways_daemon.model_identity import ModelIdentity
+from takeaways_daemon.settings import LearningSettings, Settings
 from training.data.alpaca_record import AlpacaRecord
-from training.learning.fix_bench import FixTask
+from training.learning.gate_questions import Question, ask_and_score
 
-GATE_MAX_TOKENS = 256
-_FORMAT_PROMPTS = 5
-_TIMEOUT_S = 10.0
+if TYPE_CHECKING:
+    from training.evaluation.model_runner import ModelRunner
 
 
 @dataclass(frozen=True)
@@ -110,85 +109,47 @@ def _lower_loss(candidate: float | None, served: float | None, margin: float) ->
 
 def measure(
     gguf: Path,
-    label: str,
+    identity: ModelIdentity,
     *,
+    label: str,
     held_out: Sequence[AlpacaRecord],
-    fix_set: Sequence[FixTask],
-    humaneval_problems: int,
+    questions: Sequence[Question],
+    settings: Settings,
     say: Callable[[str], None] = lambda line: None,
 ) -> ModelScores:
-    """Every gate number for one GGUF, through the daemon's embedded backend."""
-    from takeaways_daemon.backends.base import GenerationRequest
-    from takeaways_daemon.backends.embedded_backend import EmbeddedBackend
-    from takeaways_daemon.model_identity import ModelIdentity
-    from takeaways_daemon.sandbox import Sandbox
-    from takeaways_daemon.settings import load_settings
-    from training.evaluation.humaneval import load_problems
-    from training.evaluation.model_runner import BackendRunner
-    from training.evaluation.parallel_execution import execute_all
-    from training.evaluation.problems import truncate_at_stop
+    """Every gate number for one GGUF, served by the daemon's embedded backend as `identity`.
+
+    `identity` is who the daemon would take the model for once served (the candidate: the
+    built takeaways model), which decides the worked example, as in the daemon.
+    """
     from training.learning.gguf_loss import held_out_loss
 
     say(f"      {label}: held-out loss")
     loss = held_out_loss(gguf, held_out)
-    embedded = load_settings().backend.embedded
-    backend = EmbeddedBackend(embedded, num_ctx=2048, model_path=gguf)
-    runner = BackendRunner(backend, ModelIdentity.named(label))
-
-    def greedy(prompt: str, stop: tuple[str, ...] = prompt_format.STOP_SEQUENCES) -> str:
-        # Greedy for both models: the gate compares them, so sampling noise must not decide.
-        request = GenerationRequest(prompt, temperature=0.0, max_tokens=GATE_MAX_TOKENS, stop=stop)
-        return runner.generate(request)
-
-    sandbox = Sandbox()
+    runner = open_gate_model(gguf, identity, settings)
+    say(f"      {label}: {len(questions)} questions (fixes, HumanEval, format)")
     try:
-        say(f"      {label}: {len(fix_set)} fixes, {humaneval_problems} HumanEval problems")
-        parsed = 0
-        fix_jobs = []
-        for index, task in enumerate(fix_set):
-            text = greedy(task.prompt())
-            code = _parsed_code(text, "fix")
-            parsed += code is not None
-            fix_jobs.append((index, task.program(code if code is not None else task.broken)))
-        format_prompts = [r for r in held_out if r.kind in get_args(TaskKind)][:_FORMAT_PROMPTS]
-        for record in format_prompts:
-            text = greedy(prompt_format.render_prompt(record.instruction, record.input))
-            parsed += _parsed_code(text, record.kind) is not None  # type: ignore[arg-type]
-        answers = len(fix_set) + len(format_prompts)
-        problems = load_problems()[:humaneval_problems] if humaneval_problems else []
-        programs = []
-        for problem in problems:
-            raw = greedy(problem.prompt, problem.stop)
-            programs.append((problem.task_id, problem.program(truncate_at_stop(raw, problem.stop))))
+        scores = ask_and_score(
+            runner, questions, sampling=settings.sampling, policy=settings.tasks.few_shot, say=say
+        )
     finally:
         runner.close()
-    fixed = sum(r.passed for _, r in execute_all(fix_jobs, sandbox, timeout_s=_TIMEOUT_S))
-    passed = sum(r.passed for _, r in execute_all(programs, sandbox, timeout_s=_TIMEOUT_S))
     return ModelScores(
         label=label,
-        format_valid=parsed / answers if answers else 1.0,
-        answers=answers,
+        format_valid=scores.format_valid,
+        answers=scores.answers,
         held_out_loss=None if loss is None else round(loss, 4),
-        humaneval_pass1=passed / len(problems) if problems else None,
-        fix_success=fixed / len(fix_set) if fix_set else None,
+        humaneval_pass1=scores.humaneval_pass1,
+        fix_success=scores.fix_success,
     )
 
 
-def real_bugs(tasks: Sequence[FixTask]) -> list[FixTask]:
-    """The tasks whose broken code really fails its tests (checked in the sandbox)."""
-    from takeaways_daemon.sandbox import Sandbox
-    from training.evaluation.parallel_execution import execute_all
+def open_gate_model(gguf: Path, identity: ModelIdentity, settings: Settings) -> ModelRunner:
+    """`gguf` in the daemon's embedded backend, with the daemon's context size."""
+    from takeaways_daemon.backends.embedded_backend import EmbeddedBackend
+    from training.evaluation.model_runner import BackendRunner
 
-    jobs = [(index, task.broken_program()) for index, task in enumerate(tasks)]
-    failing = {index for index, result in execute_all(jobs, Sandbox(), timeout_s=_TIMEOUT_S)
-               if not result.passed}  # fmt: skip
-    return [task for index, task in enumerate(tasks) if index in failing]
-
-
-def _parsed_code(text: str, kind: TaskKind) -> str | None:
-    """The answer's code when it parses in the shared format (explain: its explanation)."""
-    try:
-        answer = prompt_format.parse_answer(text, kind)
-    except MalformedAnswer:
-        return None
-    return answer.code or answer.explanation
+    backend = EmbeddedBackend(
+        settings.backend.embedded, num_ctx=settings.sampling.num_ctx, model_path=gguf
+    )
+    return BackendRunner(backend, identity)

@@ -183,12 +183,15 @@ def _train_and_gate(
     report: dict[str, Any],
     say: Callable[[str], None],
 ) -> RoundResult:
-    from takeaways_daemon.backends.model_files import resolve_embedded_model
+    from takeaways_daemon.backends.model_files import embedded_model
+    from takeaways_daemon.model_identity import ModelIdentity
     from training.base_model import resolve_base
+    from training.evaluation.humaneval import load_problems
     from training.gguf_export import export_gguf
     from training.learning.continued_training import train_round
-    from training.learning.fix_bench import fix_tasks
-    from training.learning.gate import decide, measure, real_bugs
+    from training.learning.fix_bench import daemon_fixes, fix_tasks
+    from training.learning.gate import ModelScores, decide, measure
+    from training.learning.gate_questions import gate_questions
     from training.merge import merge_adapter
     from training.verify import verify_export
 
@@ -209,15 +212,19 @@ def _train_and_gate(
     report["verify"] = {"agreement": round(agreement.ratio, 4)}
     candidate = paths[learning.quant]
     stage("gate")
-    served_gguf, served_label = resolve_embedded_model(settings.backend.embedded)
-    bugs = real_bugs(fix_tasks(learning.fix_bugs)) if learning.fix_bugs else []
-    common = {
-        "held_out": data.held_out, "fix_set": bugs,
-        "humaneval_problems": learning.humaneval_problems, "say": say,
-    }  # fmt: skip
+    served_gguf, served_identity = embedded_model(settings.backend.embedded)
+    fixes = daemon_fixes(fix_tasks(learning.fix_bugs)) if learning.fix_bugs else []
+    problems = load_problems()[: learning.humaneval_problems] if learning.humaneval_problems else []
+    questions = gate_questions(fixes, problems)
+
+    def measured(gguf: Path, identity: ModelIdentity, label: str) -> ModelScores:
+        return measure(gguf, identity, label=label, held_out=data.held_out, questions=questions,
+                       settings=settings, say=say)  # fmt: skip
+
+    # Once installed, the candidate is served as the built takeaways model: asked as such.
     gate = decide(
-        measure(candidate, "candidate", **common),  # type: ignore[arg-type]
-        measure(served_gguf, served_label, **common),  # type: ignore[arg-type]
+        measured(candidate, ModelIdentity.built(), "candidate"),
+        measured(served_gguf, served_identity, served_identity.label),
         learning,
     )
     report["gate"] = gate.to_dict()
