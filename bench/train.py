@@ -70,15 +70,15 @@ def main() -> None:
     parser.add_argument("--ddp", type=int, default=0, help="also run ours on N GPUs (torchrun)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON and chart")
     parser.add_argument("--readme", type=Path, help="write the table into this README's block")
-    parser.add_argument("--render", type=Path, help="no run: the table of this saved report")
+    parser.add_argument("--render", type=Path, nargs="+", help="no run: tables of saved reports")
     parser.add_argument("--only", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.render:
-        report = json.loads(args.render.read_text())
-        print(markdown_table(report))
+        reports = [json.loads(path.read_text()) for path in args.render]
+        print("\n\n".join(markdown_table(report) for report in reports))
         if args.readme:
-            write_readme_table(args.readme, report)
+            write_readme_table(args.readme, *reports)
         return
     args.shape = args.shape or ("mistral-7b" if args.device == "cuda" else "gemma-3-270m")
     if args.steps is None and args.shape != "gemma-3-270m":
@@ -375,8 +375,8 @@ def markdown_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_readme_table(readme: Path, report: dict[str, Any]) -> None:
-    """Replace the README block between this device's markers with the report's table."""
+def write_readme_table(readme: Path, report: dict[str, Any], *more: dict[str, Any]) -> None:
+    """Replace the README block between this device's markers with the reports' tables."""
     device = "cuda" if "CPU" not in report["device"] else "cpu"
     start, end = TABLE_START.format(device=device), TABLE_END.format(device=device)
     text = readme.read_text()
@@ -384,7 +384,8 @@ def write_readme_table(readme: Path, report: dict[str, Any]) -> None:
         raise SystemExit(f"{readme} has no block for {device}: add the lines\n{start}\n{end}")
     before, rest = text.split(start, 1)
     after = rest.split(end, 1)[1]
-    readme.write_text(f"{before}{start}\n{markdown_table(report)}\n{end}{after}")
+    tables = "\n\n".join(markdown_table(one) for one in (report, *more))
+    readme.write_text(f"{before}{start}\n{tables}\n{end}{after}")
     print(f"table written to {readme}")
 
 

@@ -42,7 +42,7 @@ VARIANTS = {
     "noliger": "without Liger-Kernel's RMSNorm, RoPE and SwiGLU",
     "mb4": "micro-batches of 4 rows, accumulation 4 (the seed's shape)",
     "mb16": "micro-batches of 16 rows, no accumulation",
-    "autocast": "bf16 autocast around the forward on a GPU too",
+    "noamp": "no bf16 autocast on a GPU (peft then runs every LoRA path in float32)",
     "flex": "attn_implementation='flex_attention'",
 }
 
@@ -140,6 +140,8 @@ Run = Callable[[list[TokenizedExample], int | None, StepClock], None]
 
 
 def _ours(base: str, recipe: Recipe, pad_id: int, kind: str, variants: set[str]) -> Run:
+    from contextlib import nullcontext
+
     import torch
 
     from training import qlora, trainer
@@ -158,8 +160,8 @@ def _ours(base: str, recipe: Recipe, pad_id: int, kind: str, variants: set[str])
         if f"mb{size}" in variants:
             rows_a_step = recipe.train.batch_size * recipe.train.grad_accum
             recipe = recipe.with_overrides(batch_size=size, grad_accum=max(1, rows_a_step // size))
-    if "autocast" in variants and device.type == "cuda":
-        trainer._cpu_autocast = lambda device, wanted: torch.autocast("cuda", torch.bfloat16)  # type: ignore[assignment]
+    if "noamp" in variants and device.type == "cuda":
+        trainer.autocast_for = lambda device, wanted: nullcontext()  # type: ignore[assignment]
     torch.manual_seed(0)
     model = qlora.load_for_training(base, recipe, device)
 
