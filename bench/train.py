@@ -19,6 +19,11 @@ Shapes and data:
     .venv/bin/python bench/train.py --examples 64                 # CPU: ours against the seed
     python bench/train.py --device cuda --shape mistral-7b          # GPU: every trainer
     python bench/train.py --device cuda --shape mistral-7b --ddp 2  # + ours on 2 GPUs (torchrun)
+    python bench/train.py --render bench/results/train-cuda-mistral-7b.json --readme README.md
+
+`--readme` writes the run's table into the README between the `TABLE_START`/`TABLE_END`
+markers of its device (`--render` takes a saved report instead of running): the README's
+training tables are this script's output, never typed by hand.
 """
 
 from __future__ import annotations
@@ -47,6 +52,9 @@ MIXES = {
     "mined": (5.6, 0.6, 64, 0.35),  # median ~270, the last ~35% the answer
 }
 TARGETS = {"cuda": {"plain-apart": 1.5, "seed": 10.0}, "cpu": {"seed": 4.0}}
+# The README block each device's table replaces (the markers stay, the lines between are ours).
+TABLE_START = "<!-- bench/train.py table: {device} (written by `bench/train.py --readme`) -->"
+TABLE_END = "<!-- end of bench/train.py table: {device} -->"
 
 
 def main() -> None:
@@ -61,9 +69,17 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="steps left out of steady state")
     parser.add_argument("--ddp", type=int, default=0, help="also run ours on N GPUs (torchrun)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for JSON and chart")
+    parser.add_argument("--readme", type=Path, help="write the table into this README's block")
+    parser.add_argument("--render", type=Path, nargs="+", help="no run: tables of saved reports")
     parser.add_argument("--only", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.render:
+        reports = [json.loads(path.read_text()) for path in args.render]
+        print("\n\n".join(markdown_table(report) for report in reports))
+        if args.readme:
+            write_readme_table(args.readme, *reports)
+        return
     args.shape = args.shape or ("mistral-7b" if args.device == "cuda" else "gemma-3-270m")
     if args.steps is None and args.shape != "gemma-3-270m":
         args.steps = 8 if args.shape == "mistral-7b" else 4
@@ -91,7 +107,12 @@ def main() -> None:
     report["ratios"] = ratios(report["trainers"], TARGETS[args.device])
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
     bar_chart(report, args.out / f"{stem}.png")
+    report["command"] = " ".join(["python bench/train.py", *sys.argv[1:]])
+    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
     print_table(report)
+    print(markdown_table(report))
+    if args.readme:
+        write_readme_table(args.readme, report)
     print(f"report: {args.out / stem}.json, chart: {args.out / stem}.png")
 
 
@@ -113,7 +134,13 @@ def _spawn(args: argparse.Namespace, name: str) -> dict[str, Any]:
         result = Path(scratch) / "result"
         command = [sys.executable, __file__, *_shared_options(args), "--only", name,
                    "--result", str(result)]  # fmt: skip
-        done = subprocess.run(command, check=False, stderr=subprocess.PIPE, text=True)
+        env = dict(os.environ)
+        if args.device == "cuda":
+            # One GPU per trainer: transformers' Trainer would take every visible GPU
+            # (DataParallel), so on a 2-GPU host the seed would run on two.
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES", "0").split(",")[0]
+            env["CUDA_VISIBLE_DEVICES"] = visible
+        done = subprocess.run(command, check=False, stderr=subprocess.PIPE, text=True, env=env)
         written = result.with_suffix(".0.json")
         if done.returncode != 0 or not written.is_file():
             tail = done.stderr.strip().splitlines()[-3:]
@@ -227,8 +254,10 @@ def run_ddp(args: argparse.Namespace, single: dict[str, Any]) -> dict[str, Any]:
     """Ours on N GPUs through torchrun (DDP via accelerate); scaling against one GPU."""
     with tempfile.TemporaryDirectory() as scratch:
         result = Path(scratch) / "ddp"
-        command = ["torchrun", f"--nproc_per_node={args.ddp}", __file__, *_shared_options(args),
-                   "--only", "ours", "--result", str(result)]  # fmt: skip
+        # torch's own launcher through this interpreter: `torchrun` need not be on the PATH.
+        command = [sys.executable, "-m", "torch.distributed.run", f"--nproc_per_node={args.ddp}",
+                   __file__, *_shared_options(args), "--only", "ours",
+                   "--result", str(result)]  # fmt: skip
         subprocess.run(command, check=True)
         parts = [json.loads(p.read_text()) for p in sorted(Path(scratch).glob("ddp.*.json"))]
     lines = {}
@@ -305,6 +334,63 @@ def print_table(report: dict[str, Any]) -> None:
     for key, entry in report["ratios"].items():
         target = f" (target ≥ {entry['target']}x)" if "target" in entry else ""
         print(f"{key}: {entry['ratio']}x {entry['measure']}{target}")
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    """The README's table of a report: steady / whole-run tok/s per mix, peak GiB, ratios."""
+    trainers = {n: r for n, r in report["trainers"].items() if isinstance(r, dict)
+                and all(isinstance(v, dict) for v in r.values())}  # fmt: skip
+    mixes = list(dict.fromkeys(d for r in trainers.values() for d in r))
+    head = " | ".join(f"{m}: steady / whole run tok/s" for m in mixes)
+    lines = [f"| trainer | {head} | peak GiB |", "| --- |" + " --- |" * (len(mixes) + 1)]
+    for name, results in trainers.items():
+        cells = []
+        for mix in mixes:
+            line = results.get(mix) or {}
+            steady, whole = line.get("steady_tokens_per_s"), line.get("tokens_per_s")
+            cells.append(f"{_count(steady)} / {_count(whole)}" if line else "–")
+        peaks = [r["peak_gib"] for r in results.values() if r.get("peak_gib") is not None]
+        bold = "**" if name == "ours" else ""
+        lines.append(f"| {bold}{name}{bold} | " + " | ".join(cells)
+                     + f" | {max(peaks) if peaks else '–'} |")  # fmt: skip
+    for other in trainers:
+        if other == "ours":
+            continue
+        cells = []
+        target = None
+        for mix in mixes:
+            entry = report.get("ratios", {}).get(f"ours/{other} · {mix}")
+            cells.append(f"{entry['ratio']}x" if entry else "–")
+            target = (entry or {}).get("target", target)
+        goal = f" (target ≥ {target}x)" if target else ""
+        lines.append(f"| ours / {other}{goal} | " + " | ".join(cells) + " | |")
+    for mix, entry in (report.get("ddp") or {}).items():
+        lines.append(f"| ours on {entry['gpus']} GPUs (DDP), {mix}: total steady tok/s, scaling "
+                     f"(target ≥ 1.9x) | {_count(entry['steady_tokens_per_s'])}, "
+                     f"{entry['scaling']}x |" + " |" * len(mixes))  # fmt: skip
+    steps = f"{report['steps']} steps of which the first {report['warmup']} are warm-up"
+    command = report.get("command", "python bench/train.py")
+    lines.append("")
+    lines.append(f"{report['shape']} · {report['device']} · {steps} · `{command}`")
+    return "\n".join(lines)
+
+
+def write_readme_table(readme: Path, report: dict[str, Any], *more: dict[str, Any]) -> None:
+    """Replace the README block between this device's markers with the reports' tables."""
+    device = "cuda" if "CPU" not in report["device"] else "cpu"
+    start, end = TABLE_START.format(device=device), TABLE_END.format(device=device)
+    text = readme.read_text()
+    if start not in text or end not in text:
+        raise SystemExit(f"{readme} has no block for {device}: add the lines\n{start}\n{end}")
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1]
+    tables = "\n\n".join(markdown_table(one) for one in (report, *more))
+    readme.write_text(f"{before}{start}\n{tables}\n{end}{after}")
+    print(f"table written to {readme}")
+
+
+def _count(value: float | None) -> str:
+    return f"{value:,.0f}" if value else "–"
 
 
 def describe_device(kind: str) -> str:

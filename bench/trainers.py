@@ -7,6 +7,9 @@
 - `plain`, `plain-apart`, `plain-liger`: a thirty-line transformers + peft loop over the same
   packed rows as ours, with transformers' own loss: no cross-example masking; examples kept apart
   by restarting `position_ids`; the same with Liger-Kernel's Mistral patches.
+- `plain-amp`: `plain-apart` under bf16 autocast, as transformers' `Trainer` runs with
+  `bf16=True`: the LoRA matmuls and the float32 residual stream the k-bit preparation leaves
+  then run in bf16. A stronger plain loop than the seed's precision gives.
 
 Each run reports whole-run tokens/s (every step, the first one's set-up included), steady-state
 tokens/s (after `warmup` steps) and the peak GPU memory.
@@ -30,15 +33,16 @@ from training.packing import collate_packed, pack_examples
 from training.recipe import Recipe
 from training.tokenize_examples import TokenizedExample
 
-PLAIN = ("plain", "plain-apart", "plain-liger")
+PLAIN = ("plain", "plain-apart", "plain-liger", "plain-amp")
 SEEDS = ("seed", "seed-bf16", "seed-fp32")
-TRAINERS = ("seed", "plain", "plain-apart", "plain-liger", "ours", "seed-bf16", "seed-fp32")
+TRAINERS = ("seed", "plain", "plain-apart", "plain-liger", "ours", "plain-amp", "seed-bf16",
+            "seed-fp32")  # fmt: skip
 VARIANTS = {
     "fp32frozen": "the seed's float32 norms, embeddings and head (no cast back to bf16)",
     "noliger": "without Liger-Kernel's RMSNorm, RoPE and SwiGLU",
     "mb4": "micro-batches of 4 rows, accumulation 4 (the seed's shape)",
     "mb16": "micro-batches of 16 rows, no accumulation",
-    "autocast": "bf16 autocast around the forward on a GPU too",
+    "noamp": "no bf16 autocast on a GPU (peft then runs every LoRA path in float32)",
     "flex": "attn_implementation='flex_attention'",
 }
 
@@ -114,7 +118,8 @@ def run_trainer(
     elif name in SEEDS:
         run = _seed(base, recipe, pad_id, kind, name.removeprefix("seed").strip("-") or "4bit")
     elif name in PLAIN:
-        run = _plain(base, recipe, pad_id, kind, apart=name != "plain", liger=name == "plain-liger")
+        run = _plain(base, recipe, pad_id, kind, apart=name != "plain", liger=name == "plain-liger",
+                     amp=name == "plain-amp")  # fmt: skip
     else:
         raise ValueError(f"unknown trainer {name!r}")
     results = {}
@@ -135,6 +140,8 @@ Run = Callable[[list[TokenizedExample], int | None, StepClock], None]
 
 
 def _ours(base: str, recipe: Recipe, pad_id: int, kind: str, variants: set[str]) -> Run:
+    from contextlib import nullcontext
+
     import torch
 
     from training import qlora, trainer
@@ -153,8 +160,8 @@ def _ours(base: str, recipe: Recipe, pad_id: int, kind: str, variants: set[str])
         if f"mb{size}" in variants:
             rows_a_step = recipe.train.batch_size * recipe.train.grad_accum
             recipe = recipe.with_overrides(batch_size=size, grad_accum=max(1, rows_a_step // size))
-    if "autocast" in variants and device.type == "cuda":
-        trainer._cpu_autocast = lambda device, wanted: torch.autocast("cuda", torch.bfloat16)  # type: ignore[assignment]
+    if "noamp" in variants and device.type == "cuda":
+        trainer.autocast_for = lambda device, wanted: nullcontext()  # type: ignore[assignment]
     torch.manual_seed(0)
     model = qlora.load_for_training(base, recipe, device)
 
@@ -205,11 +212,16 @@ def _lora(model: Any, recipe: Recipe) -> Any:
     return get_peft_model(model, config)
 
 
-def _plain(base: str, recipe: Recipe, pad_id: int, kind: str, *, apart: bool, liger: bool) -> Run:
+def _plain(
+    base: str, recipe: Recipe, pad_id: int, kind: str, *, apart: bool, liger: bool, amp: bool
+) -> Run:
     """The thirty-line loop: packed rows, `model(**batch).loss`, AdamW, accumulation."""
+    from contextlib import nullcontext
+
     import torch
 
     device = device_for(kind)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16) if amp else nullcontext()
     if liger:
         if device.type != "cuda":
             raise Skipped("Liger-Kernel's Triton kernels need a GPU")
@@ -239,7 +251,8 @@ def _plain(base: str, recipe: Recipe, pad_id: int, kind: str, *, apart: bool, li
                 if not apart:
                     del batch["position_ids"]  # one causal sequence per row
                 batch = {key: value.to(device) for key, value in batch.items()}
-                loss = model(**batch).loss
+                with autocast:
+                    loss = model(**batch).loss
                 (loss / len(group)).backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)

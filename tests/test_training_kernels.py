@@ -95,3 +95,48 @@ def test_liger_kernels_match_the_reference_on_a_gpu(tiny) -> None:
         model.get_base_model().model.norm, "casting_mode"
     )
     _assert_close_in_bf16(*_loss_and_lora_grads(model, batch), *reference)
+
+
+def test_bf16_autocast_over_the_lora_path_matches_the_float32_reference(tiny, monkeypatch) -> None:
+    """What `trainer.autocast_for` gives a GPU step, run on the CPU (bitsandbytes' CPU NF4).
+
+    Under autocast peft skips its float32 casts and runs each adapter in bf16 with float32
+    weights. peft asks `torch.is_autocast_enabled()`, which without an argument looks at CUDA
+    only, so here it is pointed at the CPU's autocast to take the GPU's branch.
+    """
+    import torch
+
+    from training import qlora
+
+    base, batch = tiny
+    recipe = tiny_recipe(Path(base), quantization="4bit", dropout=0.0)
+    torch.manual_seed(0)
+    reference = _loss_and_lora_grads(
+        qlora.load_for_training(str(base), recipe, torch.device("cpu")), batch
+    )
+    torch.manual_seed(0)
+    model = qlora.load_for_training(str(base), recipe, torch.device("cpu"))
+    real = torch.is_autocast_enabled
+    monkeypatch.setattr(torch, "is_autocast_enabled", lambda *a: real(*a) if a else real("cpu"))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        result = _loss_and_lora_grads(model, batch)
+    lora = [p for n, p in model.named_parameters() if "lora_" in n]
+    assert {p.dtype for p in lora} == {torch.float32}, "master weights stay float32"
+    assert {p.grad.dtype for p in lora} == {torch.float32}
+    _assert_close_in_bf16(*result, *reference)
+
+
+def test_a_gpu_with_bf16_trains_under_bf16_autocast(monkeypatch) -> None:
+    import contextlib
+
+    import torch
+
+    from training.trainer import autocast_for
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    chosen = autocast_for(torch.device("cuda"), cpu_bf16=False)
+    assert isinstance(chosen, torch.autocast)
+    assert (chosen.device, chosen.fast_dtype) == ("cuda", torch.bfloat16)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert isinstance(autocast_for(torch.device("cuda"), cpu_bf16=True), contextlib.nullcontext)
+    assert isinstance(autocast_for(torch.device("cpu"), cpu_bf16=False), contextlib.nullcontext)

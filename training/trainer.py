@@ -168,7 +168,7 @@ def main(
     # per rank (accelerate would step it once per process, for loaders it shards itself).
     wrapped, optimizer = accelerator.prepare(loss_module(model), optimizer)
     parts = _Parts(accelerator, model, wrapped, optimizer, scheduler,
-                   _cpu_autocast(accelerator.device, args.cpu_bf16), pad_id)  # fmt: skip
+                   autocast_for(accelerator.device, args.cpu_bf16), pad_id)  # fmt: skip
 
     if not resume and accelerator.is_main_process:  # a fresh run must not mix in old state
         shutil.rmtree(out_dir / CHECKPOINTS, ignore_errors=True)
@@ -391,13 +391,24 @@ def _steps(
                 return
 
 
-def _cpu_autocast(device: Any, wanted: bool) -> AbstractContextManager[Any]:
-    """bf16 autocast on a CPU that has bf16 instructions; nothing elsewhere."""
+def autocast_for(device: Any, cpu_bf16: bool) -> AbstractContextManager[Any]:
+    """bf16 autocast on a GPU with bf16, and on a CPU with bf16 instructions when `cpu_bf16`.
+
+    On a GPU the frozen base runs in bf16 while the LoRA weights stay float32 (peft keeps
+    adapters in float32); without autocast peft casts every projection's input to float32 for
+    its adapter, so the LoRA path and its casts ran in float32. Under autocast they run in bf16
+    with float32 master weights and gradients, as transformers' `Trainer` does with
+    `bf16=True`: 1.35x the tokens/s on an H200 (bench/train.py, `ours+noamp`).
+    """
     import torch
 
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported():
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()  # fp16 autocast would need a loss scaler
     has_bf16 = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
     has_amx = getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)()
-    if wanted and device.type == "cpu" and (has_bf16 or has_amx):
+    if cpu_bf16 and device.type == "cpu" and (has_bf16 or has_amx):
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return nullcontext()
 
