@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -312,6 +313,8 @@ def markdown(result: dict[str, Any]) -> str:
         lines += _round_section(result, round_)
     lines += ["", "## `takeaways learn list` after the round", "", "```",
               result.get("learn_list", ""), "```", "",
+              "## `takeaways learn status` after the round", "", "```",
+              result.get("learn_status", "(not captured)"), "```", "",
               "## `takeaways status` after the round", "", "```",
               result.get("takeaways_status", "(not captured)"), "```"]  # fmt: skip
     if result.get("error"):
@@ -360,21 +363,31 @@ def _round_section(result: dict[str, Any], round_: dict[str, Any]) -> list[str]:
             lines += ["", "Neither model gave an answer the daemon would turn into a suggestion, "
                       "so the format, fix and HumanEval checks could not tell them apart: the "
                       "held-out loss decided."]  # fmt: skip
+    if round_.get("decision") == "rejected":
+        lines += _rejection(result, round_)
     if round_.get("error"):
         lines += ["", f"The round failed: `{round_['error']}`"]
     loads = [entry["load_1m"] for entry in result.get("timeline", [])]
     answered = result.get("after_swap")
     before = (result.get("served_before") or {}).get("details", {})
     after = (result.get("served_after") or {}).get("details", {})
+    if round_.get("decision") != "installed":
+        served = (f"no swap (the `swap` stage only filed the candidate away): the daemon "
+                  f"served `{before.get('model')}` before the round and `/status` named "
+                  f"`{after.get('model')}` after it.")  # fmt: skip
+    elif answered:
+        served = (f"it served `{before.get('model')}` before the round; a file saved after the "
+                  f"swap was answered by `{answered['model']}` ({answered['seconds']} s), and "
+                  f"`/status` then named `{after.get('model')}`.")  # fmt: skip
+    else:
+        served = (f"it served `{before.get('model')}` before the round; no file was saved after "
+                  f"the swap in this run, so `/status` still named `{after.get('model')}` (the "
+                  "backend reloads a swapped GGUF before its next request; the tests check "
+                  "that reload).")  # fmt: skip
     lines += [
         "", f"1-minute load while the round ran: {min(loads):.1f} to {max(loads):.1f} "
         f"(2 cores; other helpers' tests and benchmarks ran beside it)." if loads else "",
-        f"The daemon was never restarted. It served `{before.get('model')}` before the round; "
-        + (f"a file saved after the swap was answered by `{answered['model']}` "
-           f"({answered['seconds']} s), and `/status` then named `{after.get('model')}`."
-           if answered else "no file was saved after the swap in this run, so `/status` still "
-           f"named `{after.get('model')}` (the backend reloads a swapped GGUF before its next "
-           "request; the tests check that reload)."),
+        f"The daemon was never restarted; {served}",
         "", "What the daemon's status said about learning, as it changed:", "",
         "| time (UTC) | decision | running | stage | load |", "| --- | --- | --- | --- | --- |",
     ]  # fmt: skip
@@ -383,6 +396,59 @@ def _round_section(result: dict[str, Any], round_: dict[str, Any]) -> list[str]:
         lines.append(f"| {at} | {entry['last_decision']} | {entry['round_running']} | "
                      f"{entry['stage'] or '-'} | {entry['load_1m']:.1f} |")  # fmt: skip
     return lines
+
+
+def _rejection(result: dict[str, Any], round_: dict[str, Any]) -> list[str]:
+    """Why the gate kept the candidate out, and what each model answered, from the round's log."""
+    gate = round_.get("gate") or {}
+    answers = (gate.get("candidate") or {}).get("answers") or 0
+    kept = Path(round_.get("kept_for_inspection") or "-")
+    served = ((result.get("served_after") or {}).get("details") or {}).get("model")
+    lines = [
+        "", "### Why the gate rejected the candidate", "",
+        "Failed checks (any one keeps the candidate out): "
+        + "; ".join(f"`{reason}`" for reason in round_.get("rejected_because", [])) + ". "
+        f"The served model stays (`{served}`); the candidate is kept for inspection under "
+        f"`models/versions/rejected/{kept.name}` and is not listed by `takeaways learn list`.",
+    ]  # fmt: skip
+    outcomes = gate_outcomes(result.get("round_log_tail", []))
+    if len(outcomes) == 2:
+        (first, first_rows), (second, second_rows) = outcomes.items()
+        lines += ["", "What each model answered (the round's log; `no suggestion`: the daemon "
+                  "would have dropped the answer, and the file stays as it was):", "",
+                  f"| question | {first} | {second} |", "| --- | --- | --- |"]  # fmt: skip
+        theirs = dict(second_rows)
+        lines += [f"| {check} `{path}` | {outcome} | {theirs.get((check, path), '-')} |"
+                  for (check, path), outcome in first_rows]  # fmt: skip
+        differ = [f"{check} `{path}` ({first}: {outcome}; {second}: {theirs.get((check, path))})"
+                  for (check, path), outcome in first_rows
+                  if outcome != theirs.get((check, path))]  # fmt: skip
+        lines += ["", f"The two models' answers differ on {len(differ)} of {len(first_rows)} "
+                  "questions" + (": " + "; ".join(differ) if differ else "") + "."]  # fmt: skip
+    if answers:
+        lines += ["", f"With {answers} questions a model, one answer moves `format_valid` by "
+                  f"{1 / answers:.3f}, and one of the {result['settings'].get('fix_bugs')} "
+                  "held-out bugs moves `fix_success` by "
+                  f"{1 / max(1, result['settings'].get('fix_bugs') or 1):.3f}: this small "
+                  "gate (sized for 2 cores) decides on very few answers, and with zero margins "
+                  "one answer fewer is enough to reject."]  # fmt: skip
+    return lines
+
+
+def gate_outcomes(log: list[str]) -> dict[str, list[tuple[tuple[str, str], str]]]:
+    """Each gate model's answers as the round's log names them: label → ((check, file), outcome)."""
+    models: dict[str, list[tuple[tuple[str, str], str]]] = {}
+    current: list[tuple[tuple[str, str], str]] | None = None
+    for line in log:
+        asked = re.fullmatch(r" {6}(\S.*): \d+ questions .*", line)
+        answer = re.fullmatch(r" {8}(fix|humaneval|format) (\S+): (.+)", line)
+        if asked:
+            current = models.setdefault(asked.group(1), [])
+        elif answer and current is not None:
+            current.append(((answer.group(1), answer.group(2)), answer.group(3)))
+        elif not line.startswith(" " * 8):
+            current = None
+    return models
 
 
 def _p50(values: Any) -> str:
