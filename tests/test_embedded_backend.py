@@ -149,3 +149,19 @@ def test_model_order_prefers_the_built_takeaways_gguf(isolated_home: Path, base_
     built.parent.mkdir(parents=True)
     built.symlink_to(base_gguf)
     assert resolve_embedded_model(EmbeddedSettings()) == (built, "takeaways")
+
+
+def test_prompt_lookup_decoding_copies_a_long_prompt_without_changing_the_answer(
+    backend: EmbeddedBackend, base_gguf: Path
+) -> None:
+    """A drafting backend past the first 512 prompt tokens answers exactly as the plain one."""
+    lookup = EmbeddedBackend(
+        EmbeddedSettings(model_path=base_gguf, prompt_lookup_tokens=10), num_ctx=1024
+    )
+    code = "".join(f"def f{n}(x):\n    return x + {n}\n\n" for n in range(40))
+    prompt = f"{code}# The same code again:\n{code[:200]}"
+    assert len(backend.tokenize(prompt)) > 512  # beyond the score buffer llama.cpp sized first
+    greedy = request(prompt, temperature=0.0, max_tokens=48, stop=[])
+    drafted = asyncio.run(lookup.generate(greedy)).text
+    assert drafted == asyncio.run(backend.generate(greedy)).text
+    assert "def f" in drafted  # it did copy from the prompt

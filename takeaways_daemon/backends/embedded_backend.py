@@ -93,6 +93,10 @@ class EmbeddedBackend(Backend):
 
             lookup = LlamaPromptLookupDecoding(num_pred_tokens=self.settings.prompt_lookup_tokens)
             draft["draft_model"] = lookup
+            # llama-cpp-python 0.3.36 turns on logits for every position when it has a draft
+            # model, but sizes its score buffer from this argument: left False, a draft that runs
+            # past the first n_batch rows fails with "could not broadcast input array".
+            draft["logits_all"] = True
         try:
             llama = LazyGrammarLlama(
                 model_path=str(self._model_path),
