@@ -22,7 +22,13 @@ from takeaways_daemon.verification.verdict import SyntaxEvidence
 # and explanation take ~128 more.
 # Without it a 40-line window hit the 384-token cap mid-code and every such answer was malformed.
 _CODE_CHARS_PER_TOKEN = 2
-_TITLE_AND_EXPLANATION_TOKENS = 128
+# The explanation is one sentence; a larger allowance the base model spent rambling (100+ tokens
+# of repeated "Explanation: …" lines per candidate on bench/fix.py), and a cut-off explanation
+# still parses.
+_TITLE_AND_EXPLANATION_TOKENS = 64
+CHECKED_FIX_RETRY_TEMPERATURE = 1.0
+"""Lowest temperature for a checked fix's sampled candidates (after the greedy one): on injected
+bugs the base model's 0.7 samples mostly copied the code back, like its greedy answer."""
 
 
 def answer_token_budget(task: Task, configured: int) -> int:
@@ -37,9 +43,9 @@ def answer_token_budget(task: Task, configured: int) -> int:
     >>> code = "x = 1\\n" * 300
     >>> task = Task("fix", "a.py", "python", code, 1, 300, 1, 300, error="oops")
     >>> answer_token_budget(task, 384)
-    1027
+    963
     >>> answer_token_budget(Task("fix", "a.py", "python", "x = 1\\n" * 10, 1, 10, 1, 10), 384)
-    157
+    93
     >>> answer_token_budget(Task("explain", "a.py", "python", code, 1, 300, 1, 300), 384)
     384
     """
@@ -96,10 +102,16 @@ def candidate_request(
 ) -> GenerationRequest:
     """The engine's request for candidate `attempt` at `task` (`greedy`: temperature 0).
 
+    A checked fix's later candidates sample at `CHECKED_FIX_RETRY_TEMPERATURE` at least.
+
     `model_wants_examples` is the served model's few-shot policy (`ModelIdentity.wants_few_shot`);
     the task narrows it (`shows_worked_example`).
     """
     overrides: dict[str, Any] = {"temperature": 0.0} if greedy else {}
+    if not greedy and task.kind == "fix" and task.evidence is not None and attempt > 0:
+        # Checked before anyone sees it, so a wilder sample costs only time, and finds more.
+        temperature = max(sampling.temperature, CHECKED_FIX_RETRY_TEMPERATURE)
+        overrides["temperature"] = temperature
     if task.kind == "fix":
         # A fix copies its input: a repeat penalty pushes the model off the lines it should keep
         # (with it, the base model's greedy answer for a failing test was the unchanged code;
