@@ -23,6 +23,7 @@ from takeaways_daemon.prompt_format import render_answer
 from takeaways_daemon.scanner import failing_test_tasks
 from takeaways_daemon.settings import Settings, WatcherSettings
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
+from takeaways_daemon.task_decoding import CHECKED_FIX_RETRY_TEMPERATURE
 from takeaways_daemon.verification.diagnostics import Diagnostic
 from takeaways_daemon.verification.fix_checker import FixChecker
 from takeaways_daemon.verification.last_failed import LAST_FAILED
@@ -220,8 +221,26 @@ class TestFailingTests:
         )
         assert fix is not None and fix.verified is True
         assert fix.replacement.rstrip("\n") == TOTAL_FIXED
-        # The model's most likely answer first, then sampled ones.
-        assert temperatures == [0.0, 0.7]
+        # The model's most likely answer first, then sampled ones, hotter than configured.
+        assert temperatures == [0.0, CHECKED_FIX_RETRY_TEMPERATURE]
+
+    def test_candidates_dropped_before_any_check_also_make_n_grow(
+        self, project: Path, scripted: Path
+    ) -> None:
+        """The base model's copy of a broken file is rejected before a check; n must still grow."""
+        change = red_run(project)
+
+        async def scenario(rig: Rig) -> tuple[Suggestion | None, int]:
+            rig.backend.enqueue("no answer format at all")
+            rig.backend.enqueue(answer(TOTAL_FIXED))
+            [task] = await rig.engine.plan_change(change)
+            return await rig.engine.suggest(task), len(rig.backend.requests)
+
+        fix, asked = run_rig(
+            project, scenario, fix={"max_candidates": 2}, sampling={"candidates": 1, "seed": 1}
+        )
+        assert asked == 2
+        assert fix is not None and fix.verified is True
 
 
 class TestDiagnostics:
