@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from takeaways_daemon.context.evidence_tasks import failure_task
+from takeaways_daemon.context.evidence_tasks import diagnostic_tasks, failure_task
 from takeaways_daemon.sandbox.test_reports import parse_reports
 from takeaways_daemon.verification.diagnostics import BUG_RULES, Diagnostic, parse_ruff_json
 from takeaways_daemon.verification.failure_target import (
@@ -277,3 +277,27 @@ class TestFailurePrompt:
         odd = "\n".join(f"line {n}" for n in range(20))
         task = failure_task("words.py", WORDS, "longest", 1, [replace(failure, traceback=odd)])
         assert task is not None and task.failure == "\n".join(f"line {n}" for n in range(14, 20))
+
+
+class TestDiagnosticPrompt:
+    SCALE = (
+        "def scale(values, factor):\n"
+        "    scaled = []\n"
+        "    for value in values:\n"
+        "        scaled.append(value * factr)\n"
+        "    return scaled\n"
+    )
+
+    def test_an_undefined_name_is_told_its_nearest_name_as_python_would(self) -> None:
+        found = Diagnostic("scale.py", 4, 31, "F821", "Undefined name `factr`", "factr")
+        [task] = diagnostic_tasks("scale.py", self.SCALE, [found])
+        assert task.error is not None and task.error.endswith("; did you mean `factor`?")
+        lenn = replace(found, message="Undefined name `lenn`", snippet="lenn")
+        [task] = diagnostic_tasks("scale.py", self.SCALE.replace("factr", "lenn"), [lenn])
+        assert task.error is not None and task.error.endswith("; did you mean `len`?")
+
+    def test_nothing_similar_means_no_guess(self) -> None:
+        text = self.SCALE.replace("factr", "zzyzx")
+        found = Diagnostic("scale.py", 4, 31, "F821", "Undefined name `zzyzx`", "zzyzx")
+        [task] = diagnostic_tasks("scale.py", text, [found])
+        assert task.error is not None and "did you mean" not in task.error

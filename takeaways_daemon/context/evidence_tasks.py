@@ -7,6 +7,9 @@ checked against it (`verification.verdict`).
 
 from __future__ import annotations
 
+import ast
+import builtins
+import difflib
 from collections.abc import Sequence
 
 from takeaways_daemon.context.generic_context import window_around
@@ -59,9 +62,40 @@ def diagnostic_tasks(
             continue
         meaning = BUG_RULES.get(diagnostic.code, "")
         error = diagnostic.describe() + (f": {meaning}" if meaning else "")
+        near = similar_name(diagnostic, tree)
+        if near is not None:
+            error += f"; did you mean `{near}`?"
         task = _fix_at(plan, defs, diagnostic.line, None, error, diagnostic)
         tasks.setdefault((task.target_start, task.target_end), task)
     return list(tasks.values())
+
+
+def similar_name(diagnostic: Diagnostic, tree: ast.Module) -> str | None:
+    """For an undefined name, the file's most similar name, as Python's own NameError suggests.
+
+    Python 3.10+ prints `Did you mean: 'factor'?` under a NameError; ruff does not. The base
+    model copied `value * factr` back six times with only ruff's message in its prompt.
+
+    >>> tree = ast.parse("def scale(values, factor):\\n    return [v * factr for v in values]\\n")
+    >>> similar_name(Diagnostic("a.py", 2, 17, "F821", "Undefined name `factr`", "factr"), tree)
+    'factor'
+    """
+    if diagnostic.code != "F821" or not diagnostic.snippet.isidentifier():
+        return None
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+    names.update(name for name in dir(builtins) if not name.startswith("_"))
+    names.discard(diagnostic.snippet)
+    close = difflib.get_close_matches(diagnostic.snippet, sorted(names), n=1, cutoff=0.7)
+    return close[0] if close else None
 
 
 def failure_task(
@@ -146,4 +180,3 @@ def _explains_failure(line: str) -> bool:
     if not said or said.startswith(("- ", "? ", "Omitting ", "Use -v", "Full diff", "...")):
         return False
     return not said.startswith("+ ") or said[1:].lstrip().startswith(("where ", "and "))
-
