@@ -15,7 +15,6 @@ from takeaways_daemon.answer_grammars import grammar_for
 from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.settings import SamplingSettings
 from takeaways_daemon.tasks import Task
-from takeaways_daemon.verification.diagnostics import Diagnostic
 from takeaways_daemon.verification.verdict import SyntaxEvidence
 
 # A fix answer rewrites the whole shown window: gemma-3's tokenizer makes ~3.6 characters a token
@@ -84,15 +83,12 @@ def task_request(
 def shows_worked_example(task: Task, model_wants_it: bool) -> bool:
     """Whether the daemon puts the worked example before `task`, for a model that wants examples.
 
-    The worked example fixes a one-token slip (a missing colon). Shown before a fix for a wrong
-    result, the packaged base model copied the code back unchanged (its greedy answer for the
-    sample project's failing test), and without it fixed the bug. Before a ruff finding (a
-    misspelt name, also a one-token slip) it helps: on bench/fix.py's `factr` the base model's
-    first sample with it fixed the name in three runs of three, and six candidates without it
-    never did.
+    The worked example fixes a syntax error; shown before a fix for a wrong result or an
+    undefined name, the packaged base model copied the code back unchanged (its greedy answer
+    for the sample project's failing test), and without it fixed the bug.
     """
     if task.kind == "fix" and task.evidence is not None:
-        return model_wants_it and isinstance(task.evidence, SyntaxEvidence | Diagnostic)
+        return model_wants_it and isinstance(task.evidence, SyntaxEvidence)
     return model_wants_it
 
 

@@ -15,7 +15,6 @@ import pytest
 
 from takeaways_daemon import prompt_format
 from takeaways_daemon.answer_grammars import grammar_for
-from takeaways_daemon.context.evidence_tasks import diagnostic_tasks, failure_task
 from takeaways_daemon.context.task_planner import plan_file_tasks
 from takeaways_daemon.errors import PatchRejected
 from takeaways_daemon.few_shot import example_code
@@ -25,11 +24,8 @@ from takeaways_daemon.task_decoding import (
     CHECKED_FIX_RETRY_TEMPERATURE,
     answer_token_budget,
     candidate_request,
-    shows_worked_example,
     task_request,
 )
-from takeaways_daemon.verification.diagnostics import Diagnostic
-from takeaways_daemon.verification.test_failures import TestFailure
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
@@ -93,20 +89,6 @@ class TestCheckedFixSampling:
         hotter = SamplingSettings(temperature=1.3)
         request = candidate_request(checked, hotter, model_wants_examples=False, attempt=2)
         assert request.temperature == 1.3, "a hotter configured temperature is kept"
-
-
-class TestWorkedExample:
-    def test_shown_before_one_token_slips_but_not_before_a_wrong_result(self) -> None:
-        (syntax,) = plan_file_tasks("a.py", "def f(x)\n    return x\n", ["fix"])
-        text = "def f(x):\n    return y\n"
-        slip = Diagnostic("a.py", 2, 12, "F821", "Undefined name `y`", "y")
-        [named] = diagnostic_tasks("a.py", text, [slip])
-        failing = TestFailure("t.py::test_f", "assert 2 == 1", "", "a.py", "f", 1)
-        wrong = failure_task("a.py", text, "f", 1, [failing])
-        assert wrong is not None
-        assert shows_worked_example(syntax, True) and shows_worked_example(named, True)
-        assert not shows_worked_example(wrong, True)
-        assert not shows_worked_example(named, False), "a model that wants no examples gets none"
 
 
 class TestBenchTasks:
