@@ -19,16 +19,13 @@ from takeaways_daemon.verification.verdict import SyntaxEvidence
 
 # A fix answer rewrites the whole shown window: gemma-3's tokenizer makes ~3.6 characters a token
 # of stdlib source but only ~2.3 of code dense in digits and names, so 2 leaves room; the title
-# and explanation take ~128 more.
+# and explanation get a few dozen more (below).
 # Without it a 40-line window hit the 384-token cap mid-code and every such answer was malformed.
 _CODE_CHARS_PER_TOKEN = 2
 # The explanation is one sentence; a larger allowance the base model spent rambling (100+ tokens
 # of repeated "Explanation: …" lines per candidate on bench/fix.py), and a cut-off explanation
 # still parses.
 _TITLE_AND_EXPLANATION_TOKENS = 64
-CHECKED_FIX_RETRY_TEMPERATURE = 1.0
-"""Lowest temperature for a checked fix's sampled candidates (after the greedy one): on injected
-bugs the base model's 0.7 samples mostly copied the code back, like its greedy answer."""
 
 
 def answer_token_budget(task: Task, configured: int) -> int:
@@ -102,16 +99,10 @@ def candidate_request(
 ) -> GenerationRequest:
     """The engine's request for candidate `attempt` at `task` (`greedy`: temperature 0).
 
-    A checked fix's later candidates sample at `CHECKED_FIX_RETRY_TEMPERATURE` at least.
-
     `model_wants_examples` is the served model's few-shot policy (`ModelIdentity.wants_few_shot`);
     the task narrows it (`shows_worked_example`).
     """
     overrides: dict[str, Any] = {"temperature": 0.0} if greedy else {}
-    if not greedy and task.kind == "fix" and task.evidence is not None and attempt > 0:
-        # Checked before anyone sees it, so a wilder sample costs only time, and finds more.
-        temperature = max(sampling.temperature, CHECKED_FIX_RETRY_TEMPERATURE)
-        overrides["temperature"] = temperature
     if task.kind == "fix":
         # A fix copies its input: a repeat penalty pushes the model off the lines it should keep
         # (with it, the base model's greedy answer for a failing test was the unchanged code;

@@ -23,7 +23,6 @@ from takeaways_daemon.prompt_format import render_answer
 from takeaways_daemon.scanner import failing_test_tasks
 from takeaways_daemon.settings import Settings, WatcherSettings
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
-from takeaways_daemon.task_decoding import CHECKED_FIX_RETRY_TEMPERATURE
 from takeaways_daemon.verification.diagnostics import Diagnostic
 from takeaways_daemon.verification.fix_checker import FixChecker
 from takeaways_daemon.verification.last_failed import LAST_FAILED
@@ -221,8 +220,8 @@ class TestFailingTests:
         )
         assert fix is not None and fix.verified is True
         assert fix.replacement.rstrip("\n") == TOTAL_FIXED
-        # The model's most likely answer first, then sampled ones, hotter than configured.
-        assert temperatures == [0.0, CHECKED_FIX_RETRY_TEMPERATURE]
+        # The model's most likely answer first, then sampled ones.
+        assert temperatures == [0.0, 0.7]
 
     def test_candidates_dropped_before_any_check_also_make_n_grow(
         self, project: Path, scripted: Path

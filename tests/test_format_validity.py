@@ -7,7 +7,6 @@ cut mid-code, so the answer could never parse (3 of the first 6 base answers on 
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +20,7 @@ from takeaways_daemon.few_shot import example_code
 from takeaways_daemon.settings import SamplingSettings
 from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.task_decoding import (
-    CHECKED_FIX_RETRY_TEMPERATURE,
     answer_token_budget,
-    candidate_request,
     task_request,
 )
 
@@ -66,29 +63,6 @@ class TestAnswerBudget:
     def test_an_explicit_override_still_wins(self) -> None:
         request = task_request(_fix_task(), SamplingSettings(), few_shot=False, max_tokens=32)
         assert request.max_tokens == 32
-
-
-class TestCheckedFixSampling:
-    def test_a_checked_fixs_later_candidates_sample_hotter_and_an_unchecked_ones_do_not(
-        self,
-    ) -> None:
-        (checked,) = plan_file_tasks("a.py", "def f(x)\n    return x\n", ["fix"])
-        assert checked.evidence is not None
-        unchecked = replace(checked, evidence=None)
-        sampling = SamplingSettings(temperature=0.7, seed=7)
-
-        def temperature(task: Any, attempt: int, greedy: bool = False) -> float:
-            request = candidate_request(
-                task, sampling, model_wants_examples=False, attempt=attempt, greedy=greedy
-            )
-            return request.temperature
-
-        assert temperature(checked, 0, greedy=True) == 0.0
-        assert temperature(checked, 1) == CHECKED_FIX_RETRY_TEMPERATURE > 0.7
-        assert temperature(unchecked, 1) == 0.7, "an unchecked answer is shown as sampled"
-        hotter = SamplingSettings(temperature=1.3)
-        request = candidate_request(checked, hotter, model_wants_examples=False, attempt=2)
-        assert request.temperature == 1.3, "a hotter configured temperature is kept"
 
 
 class TestBenchTasks:
