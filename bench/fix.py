@@ -1,6 +1,7 @@
 """Fixes for injected bugs: today's planner, evidence without checks, and evidence with checks.
 
-Run: .venv/bin/python bench/fix.py [--bugs N] [--threads 2] [--lookup 10]   (minutes per bug)
+Run: .venv/bin/python bench/fix.py [--bugs N] [--threads 2] [--lookup 10] [--kinds semantic]
+     [--answers FILE]   (every prompt's end and answer, to see why a bug was not fixed)
 
 The training miner's bug injector breaks the functions of `bench/fix_corpus.py` (code it never
 mined), one bug each, kept only when the function's own tests then fail. For each bug, in one
