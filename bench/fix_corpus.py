@@ -121,6 +121,8 @@ def test_first_on_a_tie():
 def last_n(items, n):
     """The last `n` items, in order."""
     start = len(items) - n
+    if start < 0:
+        start = 0
     return items[start:]
 ''',
         """\
@@ -133,6 +135,10 @@ def test_last_two():
 
 def test_all():
     assert last_n([1, 2], 2) == [1, 2]
+
+
+def test_more_than_there_are():
+    assert last_n([1, 2], 5) == [1, 2]
 """,
     ),
     "money": (

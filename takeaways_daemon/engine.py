@@ -216,6 +216,8 @@ class SuggestionEngine:
                     made, making = await making, None
                     if made is not None:
                         checking = asyncio.create_task(self._verdict(task, *made, verdicts, clock))
+                    elif attempt >= wanted:
+                        wanted = min(limit, wanted + step)  # dropped unchecked: none verified
         finally:
             for pending in (making, checking):
                 if pending is not None and not pending.done():

@@ -19,10 +19,13 @@ from takeaways_daemon.verification.verdict import SyntaxEvidence
 
 # A fix answer rewrites the whole shown window: gemma-3's tokenizer makes ~3.6 characters a token
 # of stdlib source but only ~2.3 of code dense in digits and names, so 2 leaves room; the title
-# and explanation take ~128 more.
+# and explanation get a few dozen more (below).
 # Without it a 40-line window hit the 384-token cap mid-code and every such answer was malformed.
 _CODE_CHARS_PER_TOKEN = 2
-_TITLE_AND_EXPLANATION_TOKENS = 128
+# The explanation is one sentence; a larger allowance the base model spent rambling (100+ tokens
+# of repeated "Explanation: …" lines per candidate on bench/fix.py), and a cut-off explanation
+# still parses.
+_TITLE_AND_EXPLANATION_TOKENS = 64
 
 
 def answer_token_budget(task: Task, configured: int) -> int:
@@ -37,9 +40,9 @@ def answer_token_budget(task: Task, configured: int) -> int:
     >>> code = "x = 1\\n" * 300
     >>> task = Task("fix", "a.py", "python", code, 1, 300, 1, 300, error="oops")
     >>> answer_token_budget(task, 384)
-    1027
+    963
     >>> answer_token_budget(Task("fix", "a.py", "python", "x = 1\\n" * 10, 1, 10, 1, 10), 384)
-    157
+    93
     >>> answer_token_budget(Task("explain", "a.py", "python", code, 1, 300, 1, 300), 384)
     384
     """

@@ -223,6 +223,24 @@ class TestFailingTests:
         # The model's most likely answer first, then sampled ones.
         assert temperatures == [0.0, 0.7]
 
+    def test_candidates_dropped_before_any_check_also_make_n_grow(
+        self, project: Path, scripted: Path
+    ) -> None:
+        """The base model's copy of a broken file is rejected before a check; n must still grow."""
+        change = red_run(project)
+
+        async def scenario(rig: Rig) -> tuple[Suggestion | None, int]:
+            rig.backend.enqueue("no answer format at all")
+            rig.backend.enqueue(answer(TOTAL_FIXED))
+            [task] = await rig.engine.plan_change(change)
+            return await rig.engine.suggest(task), len(rig.backend.requests)
+
+        fix, asked = run_rig(
+            project, scenario, fix={"max_candidates": 2}, sampling={"candidates": 1, "seed": 1}
+        )
+        assert asked == 2
+        assert fix is not None and fix.verified is True
+
 
 class TestDiagnostics:
     def test_an_undefined_name_becomes_a_verified_fix_on_save(

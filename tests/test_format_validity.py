@@ -19,7 +19,10 @@ from takeaways_daemon.errors import PatchRejected
 from takeaways_daemon.few_shot import example_code
 from takeaways_daemon.settings import SamplingSettings
 from takeaways_daemon.suggestion_builder import build_suggestion
-from takeaways_daemon.task_decoding import answer_token_budget, task_request
+from takeaways_daemon.task_decoding import (
+    answer_token_budget,
+    task_request,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
@@ -53,7 +56,7 @@ class TestAnswerBudget:
         (short,) = plan_file_tasks("a.py", "def f(x)\n    return x\n", ["fix"])
         # A two-line fix needs its code and a short explanation, not the whole cap: the base
         # model otherwise rambled on until it.
-        assert answer_token_budget(short, 384) == len(short.shown_code) // 2 + 128 < 384
+        assert answer_token_budget(short, 384) == len(short.shown_code) // 2 + 64 < 384
         (explain,) = plan_file_tasks("b.py", LONG_BROKEN.replace(")\n", "):\n", 1), ["explain"])
         assert answer_token_budget(explain, 384) == 384
 

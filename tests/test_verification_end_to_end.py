@@ -13,13 +13,19 @@ from pathlib import Path
 import pytest
 
 from takeaways_daemon.sandbox import ProjectSandbox
+from takeaways_daemon.verification.covering_tests import covering_tests
 from takeaways_daemon.verification.last_failed import read_last_failed
 from takeaways_daemon.verification.test_failures import (
     TestFailure,
     collect_failures,
     failures_by_target,
 )
-from takeaways_daemon.verification.verdict import TestEvidence, Verdict, verify_candidate
+from takeaways_daemon.verification.verdict import (
+    SyntaxEvidence,
+    TestEvidence,
+    Verdict,
+    verify_candidate,
+)
 from tests.sample_project import (
     CALC,
     CALC_FIXED,
@@ -199,3 +205,49 @@ class TestCandidates:
         verdict = verify_candidate(project, "calc.py", CALC, CALC_FIXED, evidence, sandbox=missing)
         assert verdict.verified is None
         assert verdict.evidence.startswith("tests not run: bubblewrap (bwrap) is not installed")
+
+
+class TestSyntaxFixesKeepTheTestsOfTheirModuleGreen:
+    """A fix for a syntax error must parse and leave the tests importing its module passing."""
+
+    BROKEN = CALC.replace("def discount(amount, percent):", "def discount(amount, percent)")
+    EVIDENCE = SyntaxEvidence(11, "expected ':'")
+    RED = frozenset({"tests/test_calc.py::test_total"})
+    """pytest's record of the user's red run (read here, a later test's green run rewrites it)."""
+
+    def test_the_tests_importing_a_module_cover_it(self, project: Path) -> None:
+        assert covering_tests(project, "calc.py") == ("tests/test_calc.py",)
+        assert covering_tests(project, "seq.py") == ("tests/test_seq.py",)
+        assert covering_tests(project, "tests/test_seq.py") == ("tests/test_seq.py",)
+        assert covering_tests(project, "conftest.py") == ()
+
+    def test_a_fix_that_parses_but_drops_code_the_tests_need_is_not_verified(
+        self, project: Path, box: ProjectSandbox
+    ) -> None:
+        dropped = CALC.replace("    return amount * (100 - percent) / 100\n", "    return amount\n")
+        verdict = verify_candidate(
+            project, "calc.py", self.BROKEN, dropped, self.EVIDENCE, sandbox=box,
+            covering_tests=covering_tests(project, "calc.py"),
+            already_failing=self.RED,
+        )  # fmt: skip
+        assert verdict == Verdict(
+            False, "breaks tests/test_calc.py::test_discount: assert 200 == 180"
+        )
+
+    def test_the_right_fix_is_verified_with_the_tests_that_were_passing(
+        self, project: Path, box: ProjectSandbox
+    ) -> None:
+        verdict = verify_candidate(
+            project, "calc.py", self.BROKEN, CALC, self.EVIDENCE, sandbox=box,
+            covering_tests=covering_tests(project, "calc.py"),
+            already_failing=self.RED,
+        )  # fmt: skip
+        assert verdict == Verdict(
+            True, "parses; was: line 11: expected ':'; 2 tests of tests/test_calc.py pass"
+        ), "test_total was already failing (pytest's record): not this fix's to repair"
+
+    def test_a_candidate_that_copies_the_code_back_is_dropped_before_any_check(
+        self, project: Path
+    ) -> None:
+        verdict = verify_candidate(project, "calc.py", self.BROKEN, self.BROKEN, self.EVIDENCE)
+        assert verdict == Verdict(False, "changes nothing")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
+from takeaways_daemon.context.evidence_tasks import diagnostic_tasks, failure_task
 from takeaways_daemon.sandbox.test_reports import parse_reports
 from takeaways_daemon.verification.diagnostics import BUG_RULES, Diagnostic, parse_ruff_json
 from takeaways_daemon.verification.failure_target import (
@@ -23,6 +25,7 @@ from takeaways_daemon.verification.nearness import (
     smallest_change,
     too_far,
 )
+from takeaways_daemon.verification.test_failures import TestFailure
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -213,3 +216,88 @@ class TestFailureTarget:
     @given(st.text(max_size=200), st.integers(-3, 30))
     def test_enclosing_symbol_never_crashes(self, source: str, line: int) -> None:
         enclosing_symbol(source, line)
+
+
+WORDS = '''\
+def longest(words):
+    """The longest word (the first one on a tie)."""
+    best = ""
+    for word in words:
+        if len(word) >= len(best):
+            best = word
+    return best
+'''
+# pytest's own traceback of the failed assertion, as its report carries it (string diff included).
+WORDS_TRACEBACK = """\
+def test_first_on_a_tie():
+>       assert longest(["ab", "cd"]) == "ab"
+E       AssertionError: assert 'cd' == 'ab'
+E
+E         - ab
+E         + cd
+
+tests/test_words.py:9: AssertionError"""
+
+
+class TestFailurePrompt:
+    def failures(self) -> list[TestFailure]:
+        first = TestFailure(
+            "tests/test_words.py::test_first_on_a_tie", "assert 'cd' == 'ab'", WORDS_TRACEBACK,
+            "words.py", "longest", 1,
+        )  # fmt: skip
+        other = replace(first, node_id="tests/test_words.py::test_one", message="assert 'b' == 'a'")
+        return [first, other]
+
+    def test_the_prompt_shows_the_failing_line_and_values_without_pytests_diff(self) -> None:
+        task = failure_task("words.py", WORDS, "longest", 1, self.failures())
+        assert task is not None
+        assert task.failure == (
+            '>       assert longest(["ab", "cd"]) == "ab"\n'
+            "E       AssertionError: assert 'cd' == 'ab'"
+        )
+        assert task.error == (
+            "tests/test_words.py::test_first_on_a_tie failed: assert 'cd' == 'ab' "
+            "(and 1 more failing test)"
+        )
+        prompt = task.prompt()
+        assert "def test_first_on_a_tie" not in prompt and "- ab" not in prompt
+        assert "if len(word) >= len(best):" in task.shown_code
+
+    def test_where_lines_stay_and_an_unfamiliar_traceback_keeps_its_last_lines(self) -> None:
+        traceback = (
+            ">       assert last([1]) == 1\n"
+            "E       assert None == 1\n"
+            "E        +  where None = last([1])"
+        )
+        [failure, _] = self.failures()
+        task = failure_task(
+            "words.py", WORDS, "longest", 1, [replace(failure, traceback=traceback)]
+        )
+        assert task is not None and task.failure == traceback
+        odd = "\n".join(f"line {n}" for n in range(20))
+        task = failure_task("words.py", WORDS, "longest", 1, [replace(failure, traceback=odd)])
+        assert task is not None and task.failure == "\n".join(f"line {n}" for n in range(14, 20))
+
+
+class TestDiagnosticPrompt:
+    SCALE = (
+        "def scale(values, factor):\n"
+        "    scaled = []\n"
+        "    for value in values:\n"
+        "        scaled.append(value * factr)\n"
+        "    return scaled\n"
+    )
+
+    def test_an_undefined_name_is_told_its_nearest_name_as_python_would(self) -> None:
+        found = Diagnostic("scale.py", 4, 31, "F821", "Undefined name `factr`", "factr")
+        [task] = diagnostic_tasks("scale.py", self.SCALE, [found])
+        assert task.error is not None and task.error.endswith("; did you mean `factor`?")
+        lenn = replace(found, message="Undefined name `lenn`", snippet="lenn")
+        [task] = diagnostic_tasks("scale.py", self.SCALE.replace("factr", "lenn"), [lenn])
+        assert task.error is not None and task.error.endswith("; did you mean `len`?")
+
+    def test_nothing_similar_means_no_guess(self) -> None:
+        text = self.SCALE.replace("factr", "zzyzx")
+        found = Diagnostic("scale.py", 4, 31, "F821", "Undefined name `zzyzx`", "zzyzx")
+        [task] = diagnostic_tasks("scale.py", text, [found])
+        assert task.error is not None and "did you mean" not in task.error

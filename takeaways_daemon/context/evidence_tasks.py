@@ -7,6 +7,9 @@ checked against it (`verification.verdict`).
 
 from __future__ import annotations
 
+import ast
+import builtins
+import difflib
 from collections.abc import Sequence
 
 from takeaways_daemon.context.generic_context import window_around
@@ -26,11 +29,16 @@ from takeaways_daemon.verification.verdict import Evidence, TestEvidence
 
 OUTSIDE_FUNCTION_LINES = 7
 """Lines shown (and replaceable) around a problem that sits outside any function."""
-FAILURE_LINES = 14
-"""The last lines of a failing test's traceback put in the prompt: its assertion and values."""
-FAILURE_CHARS = 1500
-FAILURES_NAMED = 3
-"""Failing tests named in one fix's error line; the rest are still checked."""
+FAILURE_LINES = 6
+"""A failing test's traceback lines put in the prompt: the failing source lines (pytest's `>`)
+and its explanation (`E`), the last ones of them; the test's `def` line, the file:line footer and
+pytest's string diff are left out. With all of them (14 lines) the base model's greedy answer for
+a missing `return` was a copy of the traceback."""
+FAILURE_CHARS = 800
+FAILURES_NAMED = 1
+"""Failing tests named in one fix's error line (the others are counted, and still checked): the
+failure block shows the first one's values, and three messages over again only lengthened the
+prompt."""
 
 
 def diagnostic_tasks(
@@ -54,9 +62,40 @@ def diagnostic_tasks(
             continue
         meaning = BUG_RULES.get(diagnostic.code, "")
         error = diagnostic.describe() + (f": {meaning}" if meaning else "")
+        near = similar_name(diagnostic, tree)
+        if near is not None:
+            error += f"; did you mean `{near}`?"
         task = _fix_at(plan, defs, diagnostic.line, None, error, diagnostic)
         tasks.setdefault((task.target_start, task.target_end), task)
     return list(tasks.values())
+
+
+def similar_name(diagnostic: Diagnostic, tree: ast.Module) -> str | None:
+    """For an undefined name, the file's most similar name, as Python's own NameError suggests.
+
+    Python 3.10+ prints `Did you mean: 'factor'?` under a NameError; ruff does not. The base
+    model copied `value * factr` back six times with only ruff's message in its prompt.
+
+    >>> tree = ast.parse("def scale(values, factor):\\n    return [v * factr for v in values]\\n")
+    >>> similar_name(Diagnostic("a.py", 2, 17, "F821", "Undefined name `factr`", "factr"), tree)
+    'factor'
+    """
+    if diagnostic.code != "F821" or not diagnostic.snippet.isidentifier():
+        return None
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            names.add(node.id)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.alias):
+            names.add((node.asname or node.name).split(".")[0])
+    names.update(name for name in dir(builtins) if not name.startswith("_"))
+    names.discard(diagnostic.snippet)
+    close = difflib.get_close_matches(diagnostic.snippet, sorted(names), n=1, cutoff=0.7)
+    return close[0] if close else None
 
 
 def failure_task(
@@ -77,7 +116,8 @@ def failure_task(
     named = [f"{failure.node_id} failed: {failure.message}" for failure in failures]
     error = "; ".join(named[:FAILURES_NAMED])
     if len(named) > FAILURES_NAMED:
-        error += f" (and {len(named) - FAILURES_NAMED} more)"
+        more = len(named) - FAILURES_NAMED
+        error += f" (and {more} more failing {'test' if more == 1 else 'tests'})"
     evidence = TestEvidence(tuple(failures), already_failing)
     found = next((d for d in defs if d.qualname == symbol and d.is_function), None)
     if found is None and line is None:
@@ -123,9 +163,20 @@ def _fix_at(
 
 
 def _failure_text(failure: TestFailure) -> str | None:
-    """The end of a failing test's traceback: where it failed and the values it saw."""
+    """Where a failing test failed and the values it saw, from its traceback, compactly."""
     lines = [line.rstrip() for line in failure.traceback.splitlines() if line.strip()]
-    if not lines:
-        return None
-    text = "\n".join(lines[-FAILURE_LINES:])
-    return text[-FAILURE_CHARS:]
+    kept = [line for line in lines if _explains_failure(line)]
+    text = "\n".join((kept or lines)[-FAILURE_LINES:])  # not pytest's format: its last lines
+    return text[-FAILURE_CHARS:] or None
+
+
+def _explains_failure(line: str) -> bool:
+    """A failing source line (`>`) or pytest's explanation (`E`), but not its string diff."""
+    if line.startswith(">"):
+        return True
+    if not line.startswith("E") or line[1:2] not in ("", " "):
+        return False
+    said = line[1:].strip()
+    if not said or said.startswith(("- ", "? ", "Omitting ", "Use -v", "Full diff", "...")):
+        return False
+    return not said.startswith("+ ") or said[1:].lstrip().startswith(("where ", "and "))

@@ -16,19 +16,20 @@ from takeaways_daemon.sandbox.interpreter import ProjectInterpreter, find_interp
 from takeaways_daemon.sandbox.project_run import ProjectSandbox, TestRun
 from takeaways_daemon.settings import FixSettings
 from takeaways_daemon.tasks import Task
+from takeaways_daemon.verification.covering_tests import covering_tests
 from takeaways_daemon.verification.diagnostics import (
     Diagnostic,
     DiagnosticsUnavailable,
     find_diagnostics,
 )
-from takeaways_daemon.verification.last_failed import parse_last_failed
+from takeaways_daemon.verification.last_failed import parse_last_failed, read_last_failed
 from takeaways_daemon.verification.test_failures import (
     TestFailure,
     collect_failures,
     failure_from_report,
     failures_by_target,
 )
-from takeaways_daemon.verification.verdict import Verdict, verify_candidate
+from takeaways_daemon.verification.verdict import SyntaxEvidence, Verdict, verify_candidate
 from takeaways_daemon.wire import Suggestion
 
 log = logging.getLogger(__name__)
@@ -92,11 +93,23 @@ class FixChecker:
             return []
 
     def check(self, task: Task, suggestion: Suggestion) -> Verdict:
-        """The verdict on `suggestion` (made for `task`), against the task's evidence."""
+        """The verdict on `suggestion` (made for `task`), against the task's evidence.
+
+        A syntax or diagnostic fix must also keep the tests importing its module green, when
+        `fix.tests` is `on-failure` (tests run on their own) and the sandbox works.
+        """
         candidate = suggestion.patch().apply_to(task.file_text)
+        covering: tuple[str, ...] = ()
+        if (
+            isinstance(task.evidence, SyntaxEvidence | Diagnostic)
+            and self.settings.tests == "on-failure"
+            and self.sandbox.state().available
+        ):
+            covering = covering_tests(self.root, task.path)
         return verify_candidate(
             self.root, task.path, task.file_text, candidate, task.evidence,
             sandbox=self.sandbox, timeout_s=self.settings.test_timeout_s,
+            covering_tests=covering, already_failing=frozenset(read_last_failed(self.root)),
         )  # fmt: skip
 
     def failing_tests(

@@ -1,9 +1,11 @@
 """Check one candidate fix against its evidence, on a scratch copy, before anyone sees it.
 
-The checks, in order: the candidate parses; it stays near its evidence (nearness); it brings no
-new bug diagnostic into the lines it changed; and the evidence is gone: the syntax error, the
-ruff diagnostic, or the failing tests, which must pass in the sandbox along with every other test
-of their files that was not already failing. The host's files are never written.
+The checks, in order: the candidate changes something; it parses; it stays near its evidence
+(nearness); it brings no new bug diagnostic into the lines it changed; and the evidence is gone:
+the syntax error, the ruff diagnostic, or the failing tests, which must pass in the sandbox along
+with every other test of their files that was not already failing. A syntax or diagnostic fix
+must also keep the tests that import its module (`covering_tests`) passing, where given. The
+host's files are never written.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import ast
 import difflib
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +71,20 @@ def verify_candidate(
     sandbox: ProjectSandbox | None = None,
     timeout_s: float = RERUN_TIMEOUT_S,
     allowed_lines: int = CHANGED_LINES_ALLOWED,
+    covering_tests: Sequence[str] = (),
+    already_failing: frozenset[str] = frozenset(),
 ) -> Verdict:
     """Re-check `evidence` with `candidate_text` in place of the file at `path` (never written).
 
-    `path` is relative to `project_root` or absolute inside it (else ValueError).
+    `path` is relative to `project_root` or absolute inside it (else ValueError). For a syntax or
+    diagnostic fix, the test files in `covering_tests` must then pass too, but for the tests in
+    `already_failing` (pytest's own record).
     """
     root = project_root.resolve()
     relative = _relative(root, Path(path))
+    if evidence is not None and candidate_text == original_text:
+        # The model copied the code back: it can never fix anything, so spare the checks.
+        return Verdict(False, "changes nothing")
     try:
         ast.parse(candidate_text)
     except (SyntaxError, ValueError) as error:
@@ -99,12 +109,18 @@ def verify_candidate(
             return Verdict(False, f"introduces {introduced.describe()}")
     if evidence is None:
         return Verdict(None, "nothing to check it against")
-    if isinstance(evidence, SyntaxEvidence):
-        return Verdict(True, f"parses; was: line {evidence.line}: {evidence.message}")
-    if isinstance(evidence, Diagnostic):
-        if after is None:
+    if isinstance(evidence, SyntaxEvidence | Diagnostic):
+        if isinstance(evidence, SyntaxEvidence):
+            verdict = Verdict(True, f"parses; was: line {evidence.line}: {evidence.message}")
+        elif after is None:
             return Verdict(None, f"not checked: {unavailable}")
-        return _diagnostic_verdict(evidence, after)
+        else:
+            verdict = _diagnostic_verdict(evidence, after)
+        if not verdict.verified or not covering_tests or sandbox is None:
+            return verdict
+        return _covering_verdict(
+            verdict, covering_tests, already_failing, relative, candidate_text, sandbox, timeout_s
+        )
     return _test_verdict(evidence, relative, candidate_text, sandbox, timeout_s)
 
 
@@ -152,6 +168,40 @@ def _diagnostic_verdict(evidence: Diagnostic, after: list[Diagnostic]) -> Verdic
     if same:
         return Verdict(False, f"{same[0].describe()} still reported")
     return Verdict(True, f"{evidence.code} {evidence.message} gone; was line {evidence.line}")
+
+
+def _covering_verdict(
+    verdict: Verdict,
+    files: Sequence[str],
+    already_failing: frozenset[str],
+    relative: str,
+    candidate: str,
+    sandbox: ProjectSandbox,
+    timeout_s: float,
+) -> Verdict:
+    """`verdict` (a passed syntax or diagnostic check), unless the covering tests now fail."""
+    if not sandbox.state().available:
+        return verdict
+    try:
+        run = sandbox.run_tests(
+            list(files), replacements={relative: candidate}, timeout_s=timeout_s
+        )
+    except SandboxUnavailable:
+        return verdict
+    if run.status != "finished":
+        return Verdict(False, f"{', '.join(files)}: {run.error}")
+    passed = 0
+    for node_id, report in run.reports.items():
+        if node_id in already_failing:
+            continue
+        if report.outcome in ("failed", "error", "unfinished"):
+            now = short_message(report.message) or report.outcome
+            return Verdict(False, f"breaks {node_id}: {now}")
+        passed += report.outcome == "passed"
+    if not passed:
+        return verdict
+    tests = "1 test" if passed == 1 else f"{passed} tests"
+    return Verdict(True, f"{verdict.evidence}; {tests} of {', '.join(files)} pass")
 
 
 def _test_verdict(
