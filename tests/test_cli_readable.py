@@ -54,6 +54,7 @@ def test_scan_shows_each_candidate_on_stderr_and_says_why_it_found_nothing(
             "backend": {"prefer": ["scripted"]},
             "backend.scripted": {"reply": reply},
             "sampling": {"candidates": 2},
+            "fix": {"max_candidates": 2},  # n would grow past best-of-n while none verifies
         }
     )
     # Still broken after the def is fixed: both candidates fail the parse check.

@@ -127,16 +127,18 @@ class TestBestOfN:
         run_rig(sampling={"seed": 5})(scenario)
 
     def test_all_candidates_malformed_gives_nothing_and_stops_at_the_limit(self, run_rig) -> None:
+        """A malformed candidate never verifies, so n grows past best-of-n, up to the fix limit."""
+
         async def scenario(rig: Rig) -> None:
-            for _ in range(2):
+            for _ in range(3):
                 rig.backend.enqueue("no sections at all")
             [task] = plan(rig, BROKEN)
 
             assert await rig.engine.suggest(task) is None
-            assert rig.counters["malformed"] == 2
-            assert len(rig.backend.requests) == 2
+            assert rig.counters["malformed"] == 3
+            assert len(rig.backend.requests) == 3
 
-        run_rig(sampling={"candidates": 2})(scenario)
+        run_rig(sampling={"candidates": 2}, fix={"max_candidates": 3})(scenario)
 
     def test_a_rejected_patch_is_counted_and_the_next_candidate_tried(self, run_rig) -> None:
         """A fix whose patched file still does not parse is never kept."""

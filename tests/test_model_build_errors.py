@@ -40,4 +40,4 @@ def test_a_missing_data_file_is_one_line_naming_the_option(tmp_path: Path):
 def test_an_unknown_recipe_lists_the_known_ones(tmp_path: Path):
     done = _takeaways("model", "build", "--recipe", "llama-99b", "--out", str(tmp_path))
     assert done.returncode == 2
-    assert "gemma-3-270m, mistral-7b" in done.stderr
+    assert "gemma-3-270m, gemma-3-270m-gpu, mistral-7b" in done.stderr

@@ -62,6 +62,7 @@ def daemon(project: Path, environment: dict[str, str]) -> Iterator[DaemonClient]
             "backend.scripted": {"reply": REPLY, "reply_delay_s": 1.5},
             "tasks": {"enabled": ["fix"]},
             "sampling": {"candidates": 3},
+            "fix": {"max_candidates": 3},  # n would grow past best-of-n while none verifies
             "watcher": {"debounce_ms": 100},
         }
     )
