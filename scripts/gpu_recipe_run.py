@@ -14,7 +14,12 @@ the base and the tuned model in bf16 through transformers (greedy, the Codex sto
 served GGUF: a signal for choosing a recipe, not the eval harness's number.
 
     python scripts/gpu_recipe_run.py --parts /tmp/parts --sha256 HEX --data mined.jsonl.gz \
-        --humaneval HumanEval.jsonl.gz --out OUT
+        --humaneval HumanEval.jsonl.gz --out OUT [--stage prepare|train]
+
+`--stage prepare` stops before training (base materialized, data tokenized, base's quick
+HumanEval), so a wrong tokenizer or base costs a few minutes, not a training run; `--stage train`
+then reuses the materialized base. Run it with the transformers this machine has: another
+version converts the GGUF's tokenizer differently (training/EXPERIMENTS.md, section 5).
 """
 
 from __future__ import annotations
@@ -50,9 +55,14 @@ def main() -> None:
     parser.add_argument("--recipe", default="gemma-3-270m-gpu")
     parser.add_argument("--raw-copies", type=int, default=1, help="raw rows per complete row")
     parser.add_argument("--max-steps", type=int)
+    parser.add_argument("--kinds", nargs="+", help="train on these task kinds only")
     parser.add_argument("--train-seconds", type=float, default=1e9, help="stop training then")
     parser.add_argument("--work", type=Path, default=Path("/tmp/gemma"))
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--stage", choices=("prepare", "train", "all"), default="all")
+    parser.add_argument(
+        "--max-dropped", type=float, default=0.05, help="stop when a larger share does not fit"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     report: dict[str, Any] = {}
@@ -67,7 +77,10 @@ def main() -> None:
     from training.tokenize_examples import tokenize_rows
     from training.trainer import TrainingInterrupted, setup
 
-    base = str(materialize_gguf_base(gguf, args.work / "base-hf"))
+    base_dir = args.work / "base-hf"
+    if not (base_dir / ".materialized").is_file():
+        materialize_gguf_base(gguf, base_dir)
+    base = str(base_dir)
     report["materialized_s"] = round(time.perf_counter() - started, 1)
     overrides: dict[str, Any] = {"base": base}
     if args.max_steps:
@@ -75,15 +88,25 @@ def main() -> None:
     recipe = load_recipe(args.recipe).with_overrides(**overrides)
     train = recipe.train
     tokenizer = load_tokenizer(base)
-    rows = read_jsonl_gz(args.data)
+    rows = [row for row in read_jsonl_gz(args.data) if not args.kinds or row["kind"] in args.kinds]
     examples, dropped = tokenize_rows(tokenizer, rows, train.max_seq_len)
     raw = raw_continuations(tokenizer, rows, train.max_seq_len) * args.raw_copies
     packed = pack_examples([*examples, *raw], train.max_seq_len)
     report.update(rows=len(rows), examples=len(examples), dropped=dropped, raw_rows=len(raw),
                   packed_rows=len(packed), recipe=recipe.to_dict())  # fmt: skip
     print(json.dumps({k: v for k, v in report.items() if k != "recipe"}), flush=True)
+    if dropped > args.max_dropped * len(rows):
+        # The data was sized with this machine's tokenizer: so many long rows mean another one.
+        raise SystemExit(f"{dropped} of {len(rows)} rows exceed {train.max_seq_len} tokens: "
+                         "use the transformers the data was built with")  # fmt: skip
     device = torch.device("cuda")
     model = load_for_training(base, recipe, device)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.stage == "prepare":
+        if args.humaneval:
+            report["humaneval_bf16"] = quick_humaneval(model, tokenizer, args.humaneval, ("base",))
+        write_report(report, args.out / "gpu_recipe_prepare.json")
+        return
     training_started = time.perf_counter()
 
     def out_of_time(step: int, _: Any) -> None:
@@ -103,17 +126,23 @@ def main() -> None:
     print(json.dumps(report["train"]), flush=True)
     adapter = args.work / "adapter"
     model.save_pretrained(adapter)
-    args.out.mkdir(parents=True, exist_ok=True)
     send_adapter(adapter, args.out)
     for name in ("loss_log.jsonl",):
         source = args.work / "train" / name
         if source.is_file():
             (args.out / name).write_bytes(source.read_bytes())
     if args.humaneval:
-        report["humaneval_bf16"] = quick_humaneval(model, tokenizer, args.humaneval)
+        # After `prepare` the base's number is already known; `all` measures both here.
+        names = ("tuned",) if args.stage == "train" else ("base", "tuned")
+        report["humaneval_bf16"] = quick_humaneval(model, tokenizer, args.humaneval, names)
     report["total_s"] = round(time.perf_counter() - started, 1)
-    (args.out / "gpu_recipe_report.json").write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in report.items() if k != "recipe"}, indent=1))
+    write_report(report, args.out / "gpu_recipe_report.json")
+
+
+def write_report(report: dict[str, Any], path: Path) -> None:
+    """The report as JSON at `path`, and on stdout without the recipe."""
+    path.write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "recipe"}, indent=1), flush=True)
 
 
 def read_jsonl_gz(path: Path) -> list[dict[str, Any]]:
@@ -179,14 +208,16 @@ def split_complete(row: dict[str, Any]) -> tuple[str, str] | None:
     return head, body
 
 
-def quick_humaneval(model: Any, tokenizer: Any, path: Path) -> dict[str, Any]:
-    """pass@1 (greedy) of the tuned model and of its base (adapter off), bf16, 164 problems."""
+def quick_humaneval(
+    model: Any, tokenizer: Any, path: Path, names: tuple[str, ...]
+) -> dict[str, Any]:
+    """pass@1 (greedy), bf16, 164 problems, of the tuned model and/or its base (adapter off)."""
     import torch
 
     problems = read_jsonl_gz(path)
     model.eval()
     found: dict[str, Any] = {}
-    for name in ("base", "tuned"):
+    for name in names:
         started = time.perf_counter()
         with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
             if name == "base":

