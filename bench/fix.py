@@ -66,6 +66,7 @@ from tests.sample_project import (
 from training.data.mining.bug_injection import inject_bug
 from training.data.mining.functions import functions_in
 from training.data.mining.source_files import SourceFile
+from training.evaluation.reports import model_labels, slug, write_rates_report
 
 MODES = ("today", "evidence", "verified")
 SUCCESS_TARGET, TODAY_FACTOR_TARGET, P50_TARGET_S = 0.5, 3.0, 5.0
@@ -282,6 +283,12 @@ def main() -> int:
     parser.add_argument(
         "--model", type=Path, action="append", default=[], help="a tuned GGUF to compare"
     )
+    parser.add_argument(
+        "--label", action="append", default=[], help="each --model's name in reports, in order"
+    )
+    parser.add_argument(
+        "--report-dir", type=Path, help="a run folder per model here, for `takeaways eval compare`"
+    )
     args = parser.parse_args()
     modes = tuple(args.modes)
     compared = ("evidence",)  # the tuned models' mode: the fix the model writes, unchecked
@@ -323,23 +330,31 @@ def main() -> int:
                         run_modes(lookup_settings, box, bugs, ("verified",), answers, "lookup")
                     )["verified"]
     print(f"\nmachine: {os.cpu_count()} cores, model threads {args.threads}; seed {args.seed}")
+    labels = model_labels(["base", *map(str, args.model)], args.label)
     if tuned:
-        print_tuned(results["evidence"], tuned)
+        print_tuned(results["evidence"], dict(zip(labels[1:], tuned.values(), strict=True)))
+    if args.report_dir and "evidence" in results:
+        runs = [results["evidence"], *tuned.values()]
+        for label, attempts in zip(labels, runs, strict=True):
+            rate = sum(a.fixed for a in attempts) / (len(attempts) or 1)
+            write_rates_report(args.report_dir / f"fix-{args.kinds}-{slug(label)}", "bench", label,
+                               {f"fix success, {args.kinds} bugs": rate},
+                               bugs=len(attempts), seed=args.seed)  # fmt: skip
     if set(MODES) <= set(results):
         print_modes(args, bugs, results, looked)
     return 0
 
 
-def print_tuned(base: list[Attempt], tuned: dict[Path, list[Attempt]]) -> None:
+def print_tuned(base: list[Attempt], tuned: dict[str, list[Attempt]]) -> None:
     """Each tuned model's unchecked fixes against the base's, and issue 14's 2x target."""
     base_fixed = sum(a.fixed for a in base)
     print(f"{'model (evidence, unchecked)':<40} {'fixed':>7}   vs base")
     print(f"{'packaged base':<40} {base_fixed:>3}/{len(base)}")
-    for path, attempts in tuned.items():
+    for label, attempts in tuned.items():
         fixed = sum(a.fixed for a in attempts)
         factor = fixed / base_fixed if base_fixed else (float("inf") if fixed else 0.0)
         verdict = "met" if factor >= TUNED_FACTOR_TARGET else "MISSED"
-        print(f"{path.name[:40]:<40} {fixed:>3}/{len(attempts)}   {factor:.2f}x "
+        print(f"{label[:40]:<40} {fixed:>3}/{len(attempts)}   {factor:.2f}x "
               f"(target ≥ {TUNED_FACTOR_TARGET:g}x: {verdict})")  # fmt: skip
 
 

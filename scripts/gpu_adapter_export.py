@@ -20,6 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from takeaways_daemon.backends.model_files import built_gguf_stem
+from takeaways_daemon.deployment_config import served_model
 from training.base_model import EMBEDDED, resolve_base
 from training.gguf_export import export_gguf
 from training.merge import merge_adapter
@@ -31,14 +33,15 @@ def main() -> None:
     parser.add_argument("--adapter-parts", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--quant", default="q4_K_M")
-    parser.add_argument("--stem", default="takeaways-gemma-3-270m-gpu")
+    parser.add_argument("--stem", help="file name before `.QUANT.gguf` (default: the build's)")
     args = parser.parse_args()
     started = time.perf_counter()
     adapter = join_adapter(args.adapter_parts, args.out / "adapter")
     print("[1/3] merge the adapter into the base", flush=True)
     merged = merge_adapter(resolve_base(EMBEDDED), adapter, args.out / "merged")
     print(f"[2/3] export GGUF ({args.quant})", flush=True)
-    paths = export_gguf(merged, args.out / "gguf", args.stem, (args.quant,))
+    stem = args.stem or built_gguf_stem(served_model().name, "gemma-3-270m-gpu")
+    paths = export_gguf(merged, args.out / "gguf", stem, (args.quant,))
     print("[3/3] verify: greedy tokens of the merged model and the f16 GGUF", flush=True)
     agreement = verify_export(merged, paths["f16"])
     summary = {

@@ -19,3 +19,6 @@ OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
 SuggestionStatus = Literal["open", "accepted", "rejected", "stale"]
 """A live suggestion's state: an `Outcome` short of `ignored`, which only history records."""
+
+GGUF_QUANTS = ("f16", "q8_0", "q4_K_M")
+"""The GGUF types `takeaways model build` exports (and knows its own files by)."""

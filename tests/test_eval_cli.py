@@ -193,3 +193,29 @@ def test_a_readme_without_the_block_gets_an_error_naming_the_markers(tmp_path: P
     start, end = block_markers("takeaways eval compare", "models")
     assert start in str(stopped.value) and end in str(stopped.value)
     assert readme.read_text() == "# title\n"
+
+
+def test_bench_rates_line_up_beside_pass_at_1_in_compare(tmp_path: Path) -> None:
+    """Fix success, format validity and served speed come from bench scripts, as run folders."""
+    from training.evaluation.reports import (
+        comparison_markdown,
+        comparison_table,
+        model_labels,
+        slug,
+        write_rates_report,
+    )
+
+    base, tuned = model_labels(["base", "/b/takeaways.q4_K_M.gguf"], [])
+    assert base == ModelIdentity.packaged_base().label and tuned == "takeaways.q4_K_M.gguf"
+    assert model_labels(["base", "x.gguf"], ["GPU build"]) == [base, "GPU build"]
+    for label, rate in ((base, 0.3), ("GPU build", 0.6)):
+        write_rates_report(tmp_path / f"fix-{slug(label)}", "bench", label,
+                           {"fix success": rate}, bugs=10)  # fmt: skip
+    assert "/" not in slug(base) and " " not in slug(base)
+    models, metrics = comparison_table([tmp_path])
+    assert set(models) == {base, "GPU build"}
+    assert metrics["bench fix success"] == {base: 0.3, "GPU build": 0.6}
+    assert "| bench fix success | 30.0% | 60.0% |" in comparison_markdown(
+        [base, "GPU build"], metrics
+    )
+    assert "- bugs: 10" in (tmp_path / f"fix-{slug(base)}" / "report.md").read_text()

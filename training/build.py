@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from takeaways_daemon import locations
+from takeaways_daemon.backends.model_files import built_gguf_stem
 from takeaways_daemon.deployment_config import DeploymentConfig
 from takeaways_daemon.errors import TakeawaysError
 from takeaways_daemon.model_identity import PACKAGED_BASE_ID
@@ -86,7 +87,7 @@ def run_build(
     started = time.perf_counter()
     summary: dict[str, Any] = {"name": config.name, "base": options.recipe.base}
     recipe = options.recipe
-    stem = f"{config.name}-{base_short_name(recipe.base)}"
+    stem = built_gguf_stem(config.name, base_short_name(recipe.base))
 
     say("[1/7] data")
     data_path, data_fp, examples = _data_stage(options, out)

@@ -18,9 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from takeaways_daemon.errors import TakeawaysError
+from takeaways_daemon.kinds import GGUF_QUANTS
 from training.base_model import USER_DEFINED_TOKENS_FILE
 
-QUANTS = ("f16", "q8_0", "q4_K_M")
+QUANTS = GGUF_QUANTS
 _CONVERTER_TYPES = {"f16", "q8_0"}
 
 

@@ -5,11 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 from takeaways_daemon import locations
+from takeaways_daemon.deployment_config import served_model
 from takeaways_daemon.errors import BackendUnavailable
+from takeaways_daemon.kinds import GGUF_QUANTS
 from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.settings import EmbeddedSettings
 
 PACKAGED_BASE_NAME = "gemma-3-270m-q4_k_m.gguf"
+
+
+def built_gguf_stem(model_name: str, base_short_name: str) -> str:
+    """How `takeaways model build` names its GGUFs: `{stem}.{quant}.gguf`, e.g.
+    `takeaways-270m.q4_K_M.gguf`; `gguf_identity` knows a tuned model by it."""
+    return f"{model_name}-{base_short_name}"
+
+
+def is_built_gguf_name(path: Path, model_name: str) -> bool:
+    """Whether `path` is named as a build of `model_name` writes it (`{stem}.{quant}.gguf`)."""
+    stem, _, quant = path.stem.rpartition(".")
+    return quant in GGUF_QUANTS and stem.startswith(built_gguf_stem(model_name, ""))
 
 
 def packaged_base_model() -> Path:
@@ -39,6 +53,10 @@ def gguf_identity(path: Path) -> ModelIdentity:
         return ModelIdentity.built()
     if path.name == PACKAGED_BASE_NAME:
         return ModelIdentity.packaged_base()
+    if is_built_gguf_name(path, served_model().name):
+        # A build's own file, evaluated before it is installed: tuned, so it gets no worked
+        # example, exactly as when the daemon serves it installed.
+        return ModelIdentity(name=path.stem, label=path.stem, is_tuned=True)
     return ModelIdentity.named(path.stem)
 
 

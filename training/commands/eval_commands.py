@@ -186,7 +186,11 @@ def explain(model: str, judge: str | None, label: str | None, limit: int | None,
 @click.option("--json", "as_json", is_flag=True, help="Print the table as JSON.")
 @click.option("--readme", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Also write the table into this README's compare block.")  # fmt: skip
-def compare(runs: tuple[Path, ...], out: Path, as_json: bool, readme: Path | None) -> None:
+@click.option("--block", default="models", show_default=True,
+              help="The README block to write (one per comparison).")  # fmt: skip
+def compare(
+    runs: tuple[Path, ...], out: Path, as_json: bool, readme: Path | None, block: str
+) -> None:
     """Compare models: RUNS are run folders (or folders of runs), e.g. base vs takeaways."""
     from training.evaluation.readme_blocks import replace_block
     from training.evaluation.reports import (
@@ -206,7 +210,7 @@ def compare(runs: tuple[Path, ...], out: Path, as_json: bool, readme: Path | Non
     (out / "comparison.md").write_text(markdown)
     chart = comparison_chart(models, metrics, out / "comparison.png", quality=quality)
     if readme is not None:
-        replace_block(readme, "takeaways eval compare", "models", markdown)
+        replace_block(readme, "takeaways eval compare", block, markdown)
     if as_json:
         click.echo(json.dumps({"models": models, "metrics": metrics, "code_quality": quality[1],
                                "chart": str(chart)}))  # fmt: skip

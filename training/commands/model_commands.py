@@ -10,12 +10,13 @@ from pathlib import Path
 
 import click
 
+from takeaways_daemon.kinds import GGUF_QUANTS
 from takeaways_daemon.model_identity import PACKAGED_BASE_ID
 from takeaways_daemon.sanitize import strip_control
 from training.base_model import EMBEDDED
 from training.learning.commands import learn_list, learn_rollback
 
-_QUANTS = ("f16", "q8_0", "q4_K_M")
+_QUANTS = GGUF_QUANTS
 
 
 @click.group("model")

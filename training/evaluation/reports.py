@@ -8,10 +8,12 @@ Every run folder gets `report.json` (the whole summary, per task) and `report.md
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from takeaways_daemon.errors import TakeawaysError
+from takeaways_daemon.model_identity import PACKAGED_BASE_LABEL
 from takeaways_daemon.sanitize import strip_control
 from training.evaluation.decoding import describe_overrides
 
@@ -33,10 +35,42 @@ def write_report(folder: Path, summary: dict[str, Any]) -> tuple[Path, Path]:
     return json_path, markdown_path
 
 
+def write_rates_report(
+    folder: Path, benchmark: str, model: str, rates: dict[str, float], **details: Any
+) -> Path:
+    """A bench's shares for one model (0-1 each) as a run folder that `compare` lines up.
+
+    Measures that live in bench scripts rather than in `takeaways eval` (fix success, format
+    validity per kind, served speed against the base) so sit beside pass@1 in one comparison.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    write_report(folder, {"benchmark": benchmark, "model": model, "rates": rates, **details})
+    return folder
+
+
+def model_labels(specs: list[str], labels: list[str]) -> list[str]:
+    """Each model's name in reports: `base` is the packaged base; the rest from `labels`, in
+    order, else the file's name (benches take `--model` and `--label` in pairs)."""
+    named = iter(labels)
+    return [
+        PACKAGED_BASE_LABEL if spec == "base" else next(named, None) or Path(spec).name
+        for spec in specs
+    ]
+
+
+def slug(label: str) -> str:
+    """A folder name for a model's label."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-").lower()
+
+
 def run_markdown(summary: dict[str, Any]) -> str:
     """A short Markdown summary of one run."""
     lines = [f"# {summary['benchmark']}: {summary['model']}", ""]
-    if summary["benchmark"] == "explain":
+    if "rates" in summary:
+        lines += [f"- {name}: {_percent(value)}" for name, value in summary["rates"].items()]
+        lines += [f"- {key}: {value}" for key, value in summary.items()
+                  if key not in ("benchmark", "model", "rates")]  # fmt: skip
+    elif summary["benchmark"] == "explain":
         lines += ["| criterion | checks | judge |", "| --- | --- | --- |"]
         for criterion in CRITERIA:
             checks = summary["checks"].get(criterion)
@@ -113,7 +147,10 @@ def comparison_table(paths: list[Path]) -> tuple[list[str], dict[str, dict[str, 
             model = strip_control(str(report["model"]))
             if model not in models:
                 models.append(model)
-            if report["benchmark"] == "explain":
+            if "rates" in report:
+                for name, value in report["rates"].items():
+                    metrics.setdefault(f"{report['benchmark']} {name}", {})[model] = value
+            elif report["benchmark"] == "explain":
                 for source in ("checks", "judge"):
                     for criterion, value in (report.get(source) or {}).items():
                         metrics.setdefault(f"{criterion} ({source})", {})[model] = value
