@@ -6,8 +6,8 @@
 #
 #   scripts/compare_models.sh CPU_BUILD.gguf GPU_BUILD.gguf [OUT]   (about 90 min on 2 cores)
 set -euo pipefail
-cpu_gguf=${1:?the CPU build's GGUF}
-gpu_gguf=${2:?the GPU build's GGUF}
+cpu_gguf=${1:?usage: compare_models.sh CPU_BUILD.gguf GPU_BUILD.gguf [OUT]}
+gpu_gguf=${2:?usage: compare_models.sh CPU_BUILD.gguf GPU_BUILD.gguf [OUT]}
 out=${3:-reports/eval/builds}
 root=$(cd "$(dirname "$0")/.." && pwd)
 py="$root/.venv/bin/python"

@@ -87,6 +87,8 @@ def test_specs_name_models_by_the_daemons_rules(isolated_home: Path, tmp_path: P
     assert not identify_model("qwen2.5-coder:0.5b").is_tuned
     assert not identify_model(str(tmp_path / "takeaways-copy.gguf")).is_tuned
     # A build's own files, evaluated before installing: tuned, as once installed (no example).
-    assert identify_model(str(tmp_path / "takeaways-270m.q4_K_M.gguf")).is_tuned
+    built_file = identify_model(str(tmp_path / "takeaways-270m.q4_K_M.gguf"))
+    assert built_file.is_tuned
+    assert ModelIdentity.named(built_file.label).is_tuned, "the engine knows it by its label"
     assert identify_model(str(tmp_path / "takeaways-gemma-3-270m-gpu.f16.gguf")).is_tuned
     assert not identify_model(str(tmp_path / "qwen-270m.q4_K_M.gguf")).is_tuned

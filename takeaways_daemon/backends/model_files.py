@@ -53,10 +53,12 @@ def gguf_identity(path: Path) -> ModelIdentity:
         return ModelIdentity.built()
     if path.name == PACKAGED_BASE_NAME:
         return ModelIdentity.packaged_base()
-    if is_built_gguf_name(path, served_model().name):
-        # A build's own file, evaluated before it is installed: tuned, so it gets no worked
-        # example, exactly as when the daemon serves it installed.
-        return ModelIdentity(name=path.stem, label=path.stem, is_tuned=True)
+    served = served_model().name
+    if is_built_gguf_name(path, served):
+        # A build's own file, served or evaluated before it is installed: tuned, so it gets no
+        # worked example, exactly as when installed. The label keeps the family first, so the
+        # engine, which knows the model by its label, tells the same (`ModelIdentity.named`).
+        return ModelIdentity(name=path.stem, label=f"{served} ({path.name})", is_tuned=True)
     return ModelIdentity.named(path.stem)
 
 
