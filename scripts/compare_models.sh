@@ -2,7 +2,8 @@
 # Issue 14's comparison: the packaged base, a CPU build and a GPU build on all four targets,
 # each measure with base and builds in the same run, then one `takeaways eval compare` table
 # and chart, written into the README's block. HumanEval runs resume, so a rerun only redoes
-# what is missing (pass --restart-humaneval to regenerate).
+# what is missing. The committed runs in reports/eval/builds name the files they measured: to
+# rerun with other files, give a fresh OUT (an eval run refuses a folder made with other settings).
 #
 #   scripts/compare_models.sh CPU_BUILD.gguf GPU_BUILD.gguf [OUT]   (about 90 min on 2 cores)
 set -euo pipefail
