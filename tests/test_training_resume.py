@@ -42,10 +42,17 @@ def _train(setup, out: Path, *, resume: bool = False, interrupt_at: int | None =
         if step == interrupt_at:
             signal.raise_signal(signal.SIGINT)  # a real Ctrl-C, delivered as KeyboardInterrupt
 
-    result = trainer.setup(
-        model, rows, args=recipe.train, out_dir=out, pad_id=pad_id, resume=resume,
-        on_step=on_step, show_progress=False,
-    )  # fmt: skip
+    # As in a terminal: a suite started in the background (`cmd &`) inherits SIGINT ignored,
+    # and the simulated Ctrl-C would then never arrive.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    try:
+        result = trainer.setup(
+            model, rows, args=recipe.train, out_dir=out, pad_id=pad_id, resume=resume,
+            on_step=on_step, show_progress=False,
+        )  # fmt: skip
+    finally:
+        signal.signal(signal.SIGINT, previous)
     return model, result
 
 
