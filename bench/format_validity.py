@@ -41,7 +41,6 @@ from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.task_decoding import task_request
 from takeaways_daemon.tasks import Task
 from training.evaluation.model_runner import open_model
-from training.evaluation.readme_blocks import replace_block
 from training.evaluation.reports import model_labels, slug, write_rates_report
 
 TARGET = 0.95
@@ -234,7 +233,6 @@ def main() -> None:
         "--threads", type=int, help="llama.cpp threads (1 is far faster on a busy machine)"
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results/format_validity.json"))
-    parser.add_argument("--readme", type=Path, help="also write the table into this README")
     parser.add_argument(
         "--label", action="append", default=[], help="each --model's name in reports, in order"
     )
@@ -252,8 +250,6 @@ def main() -> None:
     }
     table = markdown(results)
     print(table)
-    if args.readme:
-        replace_block(args.readme, "bench/format_validity.py", "models", table)
     if args.report_dir:
         for spec, label in zip(results, model_labels(list(results), args.label), strict=True):
             rates = {f"format valid: {kind}": r.rate for kind, r in results[spec].items()}

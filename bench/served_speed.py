@@ -34,7 +34,6 @@ from takeaways_daemon.backends.model_files import packaged_base_model
 from takeaways_daemon.settings import load_settings
 from takeaways_daemon.task_decoding import task_request
 from takeaways_daemon.tasks import Task
-from training.evaluation.readme_blocks import replace_block
 from training.evaluation.reports import model_labels, slug, write_rates_report
 
 TOLERANCE = 0.05
@@ -147,7 +146,6 @@ def main() -> None:
         "dwarfs theirs on a 262k vocabulary: off by default so the models' own speed shows)",
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results/served_speed.json"))
-    parser.add_argument("--readme", type=Path, help="also write the table into this README")
     parser.add_argument("--label", help="the candidate's name in reports")
     parser.add_argument(
         "--report-dir", type=Path, help="run folders here, for `takeaways eval compare`"
@@ -196,9 +194,6 @@ def main() -> None:
         for who, value in ((base_label, 1.0), (label, ratio)):
             write_rates_report(args.report_dir / f"speed-{slug(who)}", "bench", who,
                                {"decode speed vs base": value}, rounds=args.rounds)  # fmt: skip
-    if args.readme:
-        replace_block(args.readme, "bench/served_speed.py", "models",
-                      readme_table(table, ratio, verdict, args.rounds))  # fmt: skip
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
@@ -214,20 +209,6 @@ def main() -> None:
         + "\n"
     )
     sys.exit(0 if verdict == "PASS" else 1)
-
-
-def readme_table(
-    table: dict[str, dict[str, object]], ratio: float, verdict: str, rounds: int
-) -> str:
-    """The measured speeds and the paired ratio as a markdown table."""
-    lines = ["| model | file | quantization | prefill tok/s | decode tok/s |",
-             "| --- | --- | --- | --- | --- |"]  # fmt: skip
-    for name, row in table.items():
-        lines.append(f"| {name} | `{Path(str(row['file'])).name}` | {row['quantization']} | "
-                     f"{row['prefill_tokens_per_s']} | {row['decode_tokens_per_s']} |")  # fmt: skip
-    lines.append(f"\nMedian paired decode ratio candidate/base over {rounds} round(s): "
-                 f"**{ratio:.3f}** → {verdict} (target ≥ {1 - TOLERANCE:g}).")  # fmt: skip
-    return "\n".join(lines)
 
 
 if __name__ == "__main__":
