@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -35,6 +34,7 @@ from training.evaluation.model_runner import ModelRunner
 from training.evaluation.parallel_execution import execute_all
 from training.evaluation.pass_at_k import mean_pass_at_k
 from training.evaluation.problems import DEFAULT_TIMEOUT_S, Problem, truncate_at_stop
+from training.evaluation.reports import file_name_safe
 from training.evaluation.results_store import RunStore
 
 
@@ -101,8 +101,8 @@ def default_out(benchmark: str, model: str) -> Path:
     """The state folder's `eval/BENCHMARK-MODEL`, with the model spec made file-name safe."""
     from takeaways_daemon import locations
 
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", Path(model).name if "/" in model else model)
-    return locations.state_dir() / "eval" / f"{benchmark}-{slug.strip('-') or 'model'}"
+    safe = file_name_safe(Path(model).name if "/" in model else model)
+    return locations.state_dir() / "eval" / f"{benchmark}-{safe or 'model'}"
 
 
 def run_benchmark(

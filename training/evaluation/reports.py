@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from takeaways_daemon.errors import TakeawaysError
-from takeaways_daemon.model_identity import PACKAGED_BASE_LABEL
+from takeaways_daemon.model_identity import PACKAGED_BASE_LABEL, PACKAGED_BASE_SPEC
 from takeaways_daemon.sanitize import strip_control
 from training.evaluation.decoding import describe_overrides
 
@@ -53,14 +53,19 @@ def model_labels(specs: list[str], labels: list[str]) -> list[str]:
     order, else the file's name (benches take `--model` and `--label` in pairs)."""
     named = iter(labels)
     return [
-        PACKAGED_BASE_LABEL if spec == "base" else next(named, None) or Path(spec).name
+        PACKAGED_BASE_LABEL if spec == PACKAGED_BASE_SPEC else next(named, None) or Path(spec).name
         for spec in specs
     ]
 
 
+def file_name_safe(text: str) -> str:
+    """`text` with every run of characters a file name should not hold made one `-`."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")
+
+
 def slug(label: str) -> str:
     """A folder name for a model's label."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-").lower()
+    return file_name_safe(label).lower()
 
 
 def run_markdown(summary: dict[str, Any]) -> str:
