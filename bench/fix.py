@@ -66,9 +66,13 @@ from tests.sample_project import (
 from training.data.mining.bug_injection import inject_bug
 from training.data.mining.functions import functions_in
 from training.data.mining.source_files import SourceFile
+from training.evaluation.readme_blocks import replace_block
 from training.evaluation.reports import model_labels, slug, write_rates_report
 
-MODES = ("today", "evidence", "verified")
+MODES = ("today", "evidence", "rewrites", "verified")
+"""today: syntax errors only; evidence: every planner, unchecked; rewrites: checked, whole
+rewrites only (`fix.line_candidates` off); verified: checked, with one-line candidates."""
+DRAWS = {"any": "the injector's draw", "semantic": "bugs that parse"}
 SUCCESS_TARGET, TODAY_FACTOR_TARGET, P50_TARGET_S = 0.5, 3.0, 5.0
 TUNED_FACTOR_TARGET = 2.0
 """Issue 14: a tuned model's unchecked fixes against the base's."""
@@ -85,6 +89,8 @@ class Bug:
     source: str
     broken: str
     kind: str
+    draws: tuple[str, ...] = ("any",)
+    """Which draws (`DRAWS`) picked this bug: a mixed set holds both, each bug once."""
 
     @property
     def path(self) -> str:
@@ -105,12 +111,21 @@ class Attempt:
 
 
 def injected_bugs(box: ProjectSandbox, seed: int, limit: int, kinds: str) -> list[Bug]:
-    """One observable bug per corpus module (its tests fail with it), at most `limit`.
+    """One observable bug per corpus module (its tests fail with it), at most `limit` a draw.
 
     `kinds`: `any` as the injector draws them (about half break the syntax), `semantic` (they
-    parse: what today's planner never sees) or `syntax`.
+    parse: what today's planner never sees), `syntax`, or `mixed`: the `any` and `semantic`
+    draws together, a bug both drew counted once.
     """
-    bugs = []
+    if kinds == "mixed":
+        bugs: dict[tuple[str, str], Bug] = {}
+        for draw in DRAWS:
+            for bug in injected_bugs(box, seed, limit, draw):
+                key = (bug.module, bug.broken)
+                known = bugs.get(key)
+                bugs[key] = replace(bug, draws=(*known.draws, draw) if known else (draw,))
+        return list(bugs.values())
+    bugs_drawn = []
     for module, (source, _) in MODULES.items():
         [function] = functions_in(SourceFile(box.root / f"{module}.py", f"{module}.py"), source)
         rng = random.Random(f"{seed}-{module}")
@@ -124,11 +139,11 @@ def injected_bugs(box: ProjectSandbox, seed: int, limit: int, kinds: str) -> lis
                 [f"tests/test_{module}.py"], replacements={f"{module}.py": injected.text}
             )
             if any(report.outcome != "passed" for report in run.reports.values()):
-                bugs.append(Bug(module, source, injected.text, injected.bug))
+                bugs_drawn.append(Bug(module, source, injected.text, injected.bug, (kinds,)))
                 break
-        if len(bugs) >= limit:
+        if len(bugs_drawn) >= limit:
             break
-    return bugs
+    return bugs_drawn
 
 
 def tests_pass(box: ProjectSandbox, bug: Bug, suggestion: Suggestion | None) -> bool:
@@ -215,7 +230,25 @@ def log_answers(supervisor: BackendSupervisor, log: TextIO, label: str) -> None:
         log.flush()
         return generation
 
+    generate_many = supervisor.generate_many
+
+    async def logged_many(
+        request: GenerationRequest, n: int, *, greedy_first: bool = False
+    ) -> list[Generation]:
+        generations = await generate_many(request, n, greedy_first=greedy_first)
+        answers = "\n".join(f"{g.completion_tokens:>3} tokens: {g.text!r}" for g in generations)
+        log.write(
+            f"=== {label} {ANSWER_LABEL.get()} {n} parallel t={request.temperature} "
+            f"seed={request.seed} max_tokens={request.max_tokens} "
+            f"{generations[0].total_s if generations else 0:.1f} s\n"
+            f"--- prompt (last {PROMPT_TAIL} chars)\n{request.prompt[-PROMPT_TAIL:]}\n"
+            f"--- answers\n{answers}\n"
+        )
+        log.flush()
+        return generations
+
     supervisor.generate = logged  # type: ignore[method-assign]
+    supervisor.generate_many = logged_many  # type: ignore[method-assign]
 
 
 async def run_modes(
@@ -231,12 +264,16 @@ async def run_modes(
     if answers is not None:
         log_answers(supervisor, answers, label)
     engine = SuggestionEngine(box.root, settings, supervisor, SuggestionStore(), Metrics())
+    rewrites_only = settings.model_copy(
+        update={"fix": settings.fix.model_copy(update={"line_candidates": False})}
+    )
     results: dict[str, list[Attempt]] = {mode: [] for mode in modes}
     try:
         await supervisor.select()
         for bug in bugs:
             for mode in modes:
                 ANSWER_LABEL.set(f"{bug.module}/{bug.kind}/{mode}")
+                engine.settings = rewrites_only if mode == "rewrites" else settings
                 outcome = await attempt(engine, box, bug, mode)
                 results[mode].append(outcome)
                 print(
@@ -255,17 +292,6 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def latency_line(label: str, attempts: list[Attempt]) -> str:
-    """p50/p95 of evidence → first verified fix, over the bugs that got one."""
-    times = [a.seconds for a in attempts if a.verified]
-    if not times:
-        return f"{label:<28} no verified fix"
-    return (
-        f"{label:<28} p50 {statistics.median(times):6.1f} s   p95 {percentile(times, 0.95):6.1f} s"
-        f"   ({len(times)} verified)"
-    )
-
-
 def main() -> int:
     """Build the project and its bugs, run every mode, print the table and the targets."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -277,7 +303,8 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per fix")
     parser.add_argument("--lookup", type=int, default=10, help="prompt-lookup tokens (0: skip)")
     parser.add_argument("--sandbox-rounds", type=int, default=5)
-    parser.add_argument("--kinds", choices=("any", "semantic", "syntax"), default="any")
+    parser.add_argument("--kinds", choices=("any", "semantic", "syntax", "mixed"), default="mixed")
+    parser.add_argument("--readme", type=Path, help="write the table into this README's block")
     parser.add_argument("--answers", type=Path, help="log every prompt's end and answer here")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument(
@@ -364,41 +391,104 @@ def print_modes(
     results: dict[str, list[Attempt]],
     looked: list[Attempt],
 ) -> None:
-    """Issue 12's table: the three planners side by side, latency, sandbox cost, targets."""
-    count = len(bugs) or 1
-    fixed = {mode: sum(a.fixed for a in results[mode]) for mode in MODES}
-    verified_fixed = sum(a.fixed and a.verified is True for a in results["verified"])
-    print(f"{'planning':<28} {'fixed':>7}")
-    print(f"{'today (syntax only)':<28} {fixed['today']:>3}/{len(bugs)}")
-    print(f"{'evidence, unchecked':<28} {fixed['evidence']:>3}/{len(bugs)}")
-    print(
-        f"{'evidence + verification':<28} {verified_fixed:>3}/{len(bugs)}  (verified and passing)"
-    )
-    print(latency_line("evidence → verified fix", results["verified"]))
+    """Issue 12's table (each draw, and both together), the sandbox's cost and the targets;
+    with `--readme`, the same table goes into the README's block for this set of bugs."""
+    columns = _columns(bugs)
+    header = ["", *(f"{name} ({len(picked)} bugs)" for name, picked in columns)]
+    picks = [picked for _, picked in columns]
+    rows = [
+        ["fixed: today (syntax only)", *(_fixed(results["today"], p) for p in picks)],
+        ["fixed: evidence, unchecked", *(_fixed(results["evidence"], p) for p in picks)],
+        ["fixed by a verified suggestion: rewrites only",
+         *(_fixed(results["rewrites"], p, True) for p in picks)],
+        ["fixed by a verified suggestion: with one-line candidates",
+         *(_fixed(results["verified"], p, True) for p in picks)],
+        ["... against today", *(_factor(results, p) for p in picks)],
+        ["evidence → first verified fix, p50 / p95",
+         *(_latency(results["verified"], p) for p in picks)],
+    ]  # fmt: skip
     if looked:
-        print(latency_line(f"  with prompt lookup ({args.lookup})", looked))
+        rows.append(
+            [f"... with prompt lookup ({args.lookup} tokens)",
+             *(_latency(looked, p) for p in picks)]
+        )  # fmt: skip
+    lines = [_markdown_row(header), _markdown_row(["---"] * len(header))]
+    lines += [_markdown_row(row) for row in rows]
     if args.sandbox_rounds:
-        print("\nsandbox cost per test run (bench/fix_sandbox.py):", flush=True)
-        sys.argv = [sys.argv[0], "--rounds", str(args.sandbox_rounds)]
-        fix_sandbox.main()
-    rate = verified_fixed / count
-    if fixed["today"]:
-        factor = verified_fixed / fixed["today"]
-    else:  # today's planner fixed none: any verified fix is infinitely more, none is no gain
-        factor = float("inf") if verified_fixed else 0.0
-    times = [a.seconds for a in results["verified"] if a.verified]
+        cost = fix_sandbox.measure(args.sandbox_rounds)
+        if isinstance(cost, str):
+            lines.append(f"\nsandbox cost per test run: {cost}")
+        else:
+            lines.append(
+                f"\nsandbox cost per test run (`bench/fix_sandbox.py`, {cost.rounds} rounds each "
+                f"way, medians): direct pytest {cost.direct_s * 1000:.1f} ms, sandboxed "
+                f"{cost.sandboxed_s * 1000:.1f} ms: {cost.ratio:.2f}x; target "
+                f"{fix_sandbox.target_text(cost)}: {'met' if cost.met else 'MISSED'}"
+            )
+    everything = list(range(len(bugs)))
+    rate = _count(results["verified"], everything, True) / (len(bugs) or 1)
+    factor = _ratio(results, everything)
+    times = [results["verified"][i].seconds for i in everything if results["verified"][i].verified]
     p50 = statistics.median(times) if times else float("inf")
-    print(
-        f"\ntarget ≥ {SUCCESS_TARGET:.0%} fixed by a verified suggestion: {rate:.0%}"
-        f" {'met' if rate >= SUCCESS_TARGET else 'MISSED'}"
+    lines.append(
+        f"\ntargets on all {len(bugs)} bugs: ≥ {SUCCESS_TARGET:.0%} fixed by a verified "
+        f"suggestion: {rate:.0%} {'met' if rate >= SUCCESS_TARGET else 'MISSED'}; "
+        f"≥ {TODAY_FACTOR_TARGET:g}x today's planner: {factor:.1f}x "
+        f"{'met' if factor >= TODAY_FACTOR_TARGET else 'MISSED'}; p50 ≤ {P50_TARGET_S:g} s: "
+        f"{p50:.1f} s {'met' if p50 <= P50_TARGET_S else 'MISSED'}"
     )
-    print(
-        f"target ≥ {TODAY_FACTOR_TARGET:g}x today's planner: {factor:.1f}x"
-        f" {'met' if factor >= TODAY_FACTOR_TARGET else 'MISSED'}"
+    lines.append(
+        f"\n(`bench/fix.py --kinds {args.kinds}`, seed {args.seed}, {os.cpu_count()} cores, "
+        f"model threads {args.threads}, best-of-{args.candidates} growing to "
+        f"{args.max_candidates} rewrites, {args.budget:g} s a fix)"
     )
-    print(
-        f"target p50 ≤ {P50_TARGET_S:g} s: {p50:.1f} s {'met' if p50 <= P50_TARGET_S else 'MISSED'}"
-    )
+    text = "\n".join(lines)
+    print(text)
+    if args.readme:
+        replace_block(args.readme, "bench/fix.py", f"fix-{args.kinds}", text)
+
+
+def _columns(bugs: list[Bug]) -> list[tuple[str, list[int]]]:
+    """The table's columns: each draw's bugs (by index), then all of them when there are two."""
+    columns = [
+        (name, [i for i, bug in enumerate(bugs) if draw in bug.draws])
+        for draw, name in DRAWS.items()
+    ]
+    columns = [(name, picked) for name, picked in columns if picked]
+    if len(columns) > 1:
+        columns.append(("both", list(range(len(bugs)))))
+    return columns or [("all", list(range(len(bugs))))]
+
+
+def _count(attempts: list[Attempt], picked: list[int], verified: bool = False) -> int:
+    return sum(attempts[i].fixed and (attempts[i].verified is True or not verified) for i in picked)
+
+
+def _fixed(attempts: list[Attempt], picked: list[int], verified: bool = False) -> str:
+    return f"{_count(attempts, picked, verified)}/{len(picked)}"
+
+
+def _ratio(results: dict[str, list[Attempt]], picked: list[int]) -> float:
+    today, verified = _count(results["today"], picked), _count(results["verified"], picked, True)
+    if today:
+        return verified / today
+    return float("inf") if verified else 0.0  # today fixed none: any fix is infinitely more
+
+
+def _factor(results: dict[str, list[Attempt]], picked: list[int]) -> str:
+    factor = _ratio(results, picked)
+    return "today fixes none" if factor == float("inf") else f"{factor:.1f}x"
+
+
+def _latency(attempts: list[Attempt], picked: list[int]) -> str:
+    times = [attempts[i].seconds for i in picked if attempts[i].verified]
+    if not times:
+        return "no verified fix"
+    return f"{statistics.median(times):.1f} s / {percentile(times, 0.95):.1f} s"
+
+
+def _markdown_row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
 
 
 if __name__ == "__main__":

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
 from takeaways_daemon import prompt_format
+from takeaways_daemon.backends.base import Generation
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.context import changed_lines, plan_tasks
 from takeaways_daemon.context.evidence_tasks import diagnostic_tasks, failure_task
@@ -27,6 +29,7 @@ from takeaways_daemon.errors import (
     PromptTooLong,
 )
 from takeaways_daemon.injection_markers import injection_signs
+from takeaways_daemon.line_repair import LINE_SAMPLES, LINE_VIEWS, line_answer, suspect_lines
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.patches import read_source, sha256_text
@@ -35,7 +38,7 @@ from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.suggestion_events import Listeners, SuggestionKept
 from takeaways_daemon.suggestions import Suggestion, SuggestionStore
-from takeaways_daemon.task_decoding import candidate_request
+from takeaways_daemon.task_decoding import candidate_request, line_request
 from takeaways_daemon.tasks import Task
 from takeaways_daemon.telemetry.stage_clock import StageClock
 from takeaways_daemon.verification.fix_checker import FixChecker
@@ -166,35 +169,28 @@ class SuggestionEngine:
     async def _suggest_verified(
         self, task: Task, work: TaskWork, clock: StageClock
     ) -> Suggestion | None:
-        """Best-of-n for a fix, each candidate checked before it is kept; the first verified wins.
+        """Candidates for a fix, each checked before it is kept; the first verified wins.
 
-        Where the check runs the tests (seconds, in the sandbox on a worker thread), the next
-        candidate is generated meanwhile and abandoned once one verifies. When none of n
-        verifies, n grows by `sampling.candidates` up to `fix.max_candidates`, while
-        `fix.verify_budget_s` lasts. A candidate nothing could check (no sandbox) is kept as
-        today, `verified` None; a failed one is shown only with `fix.show_unverified`.
+        They come in `_fix_candidates`' order while `fix.verify_budget_s` lasts. Where the check
+        runs the tests (seconds, in the sandbox on a worker thread), the next candidate is made
+        meanwhile and abandoned once one verifies. A candidate nothing could check (no sandbox)
+        is kept as today, `verified` None; a failed one is shown only with
+        `fix.show_unverified`.
         """
-        fix, step = self.settings.fix, self.settings.sampling.candidates
+        fix = self.settings.fix
         deadline = time.monotonic() + fix.verify_budget_s
-        limit, wanted = max(fix.max_candidates, step), step
         overlap = isinstance(task.evidence, TestEvidence)
-        few_shot = self._few_shot()  # narrowed per task by `shows_worked_example`
+        candidates = self._fix_candidates(task, work, clock)
         verdicts: dict[str, Verdict] = {}  # sampled answers repeat: check each text once
         failed: tuple[Suggestion, str] | None = None
         checking: asyncio.Task[tuple[Suggestion, str, Verdict]] | None = None
-        making: asyncio.Task[tuple[Suggestion, str] | None] | None = None
-        attempt = 0
+        making: asyncio.Task[tuple[Suggestion, str] | _Exhausted | None] | None = None
+        exhausted = False
         try:
             while True:
-                more = attempt < wanted and time.monotonic() < deadline
-                if more and (checking is None or overlap):
-                    # The first candidate is the model's most likely answer, the rest sampled:
-                    # a checked fix can afford to start from the best guess.
-                    work.next_candidate(attempt + 1)
-                    making = asyncio.create_task(
-                        self._candidate(task, attempt, few_shot, work, clock, greedy=attempt == 0)
-                    )
-                    attempt += 1
+                more = not exhausted and time.monotonic() < deadline
+                if more and making is None and (checking is None or overlap):
+                    making = asyncio.create_task(_next_or_exhausted(candidates))
                 if making is None and checking is None:
                     break
                 if checking is not None:
@@ -210,24 +206,79 @@ class SuggestionEngine:
                     log.info("%s %s: candidate not verified (%s)", task.kind, task.path, verdict)
                     work.discard(f"not verified: {verdict.evidence}")
                     failed = failed or (checked, prompt)
-                    if attempt >= wanted:
-                        wanted = min(limit, wanted + step)  # none verified yet: try more
                 if making is not None:
                     made, making = await making, None
-                    if made is not None:
+                    if isinstance(made, _Exhausted):
+                        exhausted = True
+                    elif made is not None:
                         checking = asyncio.create_task(self._verdict(task, *made, verdicts, clock))
-                    elif attempt >= wanted:
-                        wanted = min(limit, wanted + step)  # dropped unchecked: none verified
         finally:
             for pending in (making, checking):
                 if pending is not None and not pending.done():
                     pending.cancel()  # a check's thread finishes on its own; nothing waits on it
                     pending.add_done_callback(_retrieve)
+            if making is None or making.done():
+                await candidates.aclose()
         if failed is not None and fix.show_unverified:
             return self._keep(task, *failed, work, clock)
         if failed is not None:
             self.metrics.count("unverified_dropped")
         return None
+
+    async def _fix_candidates(
+        self, task: Task, work: TaskWork, clock: StageClock
+    ) -> AsyncGenerator[tuple[Suggestion, str] | None]:
+        """A fix's candidates in the order they are tried (None: one dropped before its check).
+
+        First the model's most likely rewrite (a checked fix can afford to start from the best
+        guess); then, with `fix.line_candidates`, a few samples of each suspect line written
+        again (`line_repair`), decoded together as parallel sequences; then sampled rewrites
+        up to `fix.max_candidates`.
+        """
+        few_shot = self._few_shot()  # narrowed per task by `shows_worked_example`
+        rewrites = max(self.settings.fix.max_candidates, self.settings.sampling.candidates)
+        lines = suspect_lines(task) if self.settings.fix.line_candidates else []
+        work.candidates = rewrites + len(lines) * LINE_SAMPLES * len(LINE_VIEWS)
+        number = 1
+        work.next_candidate(number)
+        yield await self._candidate(task, 0, few_shot, work, clock, greedy=True)
+        # What the history and the learning loop record a line candidate under: the rewrite
+        # prompt, whose answer format the spliced fix is written in.
+        prompt = candidate_request(task, self.settings.sampling, model_wants_examples=few_shot)
+        for view, line in itertools.product(LINE_VIEWS, lines):
+            request = line_request(task, line, self.settings.sampling, view)
+            generations = await self.supervisor.generate_many(
+                request, LINE_SAMPLES, greedy_first=True
+            )
+            for generation in generations:
+                self.metrics.record_generation(generation.total_s / len(generations))
+                clock.add_generation(generation)
+            for text in dict.fromkeys(generation.text for generation in generations):
+                number += 1
+                work.next_candidate(number)
+                yield self._line_candidate(task, line, text, generations[0], prompt.prompt, work)
+        for attempt in range(1, rewrites):
+            number += 1
+            work.next_candidate(number)
+            yield await self._candidate(task, attempt, few_shot, work, clock)
+
+    def _line_candidate(
+        self, task: Task, line: int, text: str, generation: Generation, prompt: str, work: TaskWork
+    ) -> tuple[Suggestion, str] | None:
+        """The fix that puts the model's `text` at `line`, or None (no change, or rejected)."""
+        answer = line_answer(task, line, text)
+        if answer is None:
+            work.discard("changes nothing")
+            return None
+        try:
+            suggestion = build_suggestion(
+                task, answer, backend=generation.backend, model=generation.model
+            )
+        except PatchRejected as error:
+            self.metrics.count("rejected")
+            work.discard(str(error))
+            return None
+        return suggestion, prompt
 
     async def _verdict(
         self,
@@ -390,6 +441,17 @@ class SuggestionEngine:
             return False
         self.on_superseded(current.task.path)
         return True
+
+
+class _Exhausted:
+    """What `_next_or_exhausted` returns once the candidates have run out."""
+
+
+async def _next_or_exhausted(
+    candidates: AsyncIterator[tuple[Suggestion, str] | None],
+) -> tuple[Suggestion, str] | _Exhausted | None:
+    """The next candidate, or `_Exhausted()` (a task cannot end in `StopAsyncIteration`)."""
+    return await anext(candidates, _Exhausted())
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

@@ -128,6 +128,10 @@ class EmbeddedSettings(BaseModel):
     copies most of its input) and check them in one pass; 0 (default) turns it off. It needs
     logits for every position (n_ctx x vocabulary floats) and, in llama-cpp-python 0.3.36, changes
     greedy answers under an answer grammar; measured slower here (`bench/fix_lookup.py`)."""
+    parallel_sequences: int = Field(8, ge=1, le=64)
+    """Samples of one prompt decoded together as parallel sequences of one llama.cpp batch
+    (a fix's one-line candidates); 1 asks for them one after another. The batch has its own
+    KV cache of `sampling.num_ctx` cells beside the model's (`bench/parallel_candidates.py`)."""
 
 
 DEFAULT_PREFERENCE = ("ollama", "embedded")
@@ -348,6 +352,10 @@ class FixSettings(BaseModel):
     max_candidates: int = Field(8, ge=1, le=32)
     """Most candidates tried for one fix: best-of-n starts at `sampling.candidates` and grows to
     this while none verifies and the time budget lasts."""
+    line_candidates: bool = True
+    """After the model's most likely rewrite, also try each suspect line written again on its own
+    (`line_repair`: a few samples a line, all checked like any candidate) before sampling more
+    rewrites; false: rewrites only."""
     test_timeout_s: float = Field(60.0, gt=0)
     """Wall-clock limit for one sandboxed test run; the run and all it started are killed."""
 

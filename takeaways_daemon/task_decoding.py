@@ -13,6 +13,12 @@ from typing import Any
 from takeaways_daemon import prompt_format
 from takeaways_daemon.answer_grammars import grammar_for
 from takeaways_daemon.backends.base import GenerationRequest
+from takeaways_daemon.line_repair import (
+    LINE_ANSWER_TOKENS,
+    WHOLE_VIEW_TEMPERATURE,
+    LineView,
+    line_prompt,
+)
 from takeaways_daemon.settings import SamplingSettings
 from takeaways_daemon.tasks import Task
 from takeaways_daemon.verification.verdict import SyntaxEvidence
@@ -110,3 +116,18 @@ def candidate_request(
         overrides["repeat_penalty"] = 1.0
     few_shot = shows_worked_example(task, model_wants_examples)
     return task_request(task, sampling, few_shot=few_shot, attempt=attempt, **overrides)
+
+
+def line_request(
+    task: Task, number: int, sampling: SamplingSettings, view: LineView = "before"
+) -> GenerationRequest:
+    """The request that asks for file line `number` of a fix task written again (`line_repair`).
+
+    One line, no grammar (the answer has no sections), no repeat penalty (the line reuses the
+    names just above it); the "whole" view samples hotter (`WHOLE_VIEW_TEMPERATURE`).
+    """
+    overrides: dict[str, Any] = {"temperature": WHOLE_VIEW_TEMPERATURE} if view == "whole" else {}
+    return GenerationRequest.from_settings(
+        line_prompt(task, number, view), sampling, max_tokens=LINE_ANSWER_TOKENS,
+        stop=(prompt_format.LINE_STOP,), repeat_penalty=1.0, **overrides,
+    )  # fmt: skip

@@ -18,6 +18,7 @@ import pytest
 from takeaways_daemon.backends.supervisor import BackendSupervisor
 from takeaways_daemon.cli.printing import status_text
 from takeaways_daemon.engine import SuggestionEngine
+from takeaways_daemon.line_repair import LINE_SAMPLES
 from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.prompt_format import render_answer
 from takeaways_daemon.scanner import failing_test_tasks
@@ -64,6 +65,11 @@ PRICE_FIXED = '''\
 def price_with_tax(price, rate):
     """`price` plus `rate` per cent tax."""
     return price + price * rate / 100'''
+
+
+def padded(*lines: str) -> list[str]:
+    """One suspect line's samples: `lines`, then blanks (which the engine drops unchecked)."""
+    return [*lines, *[""] * (LINE_SAMPLES - len(lines))]
 
 
 def answer(code: str) -> str:
@@ -240,6 +246,59 @@ class TestFailingTests:
         )
         assert asked == 2
         assert fix is not None and fix.verified is True
+
+
+class TestLineCandidates:
+    """After the greedy rewrite, each suspect line is written again on its own and checked."""
+
+    def test_a_rewritten_line_that_passes_the_tests_is_the_verified_fix(
+        self, project: Path, scripted: Path
+    ) -> None:
+        change = red_run(project)
+
+        async def scenario(rig: Rig) -> tuple[Suggestion | None, list[str], int]:
+            rig.backend.enqueue(answer(CALC.split("\n\n\n")[1]))  # the greedy rewrite: a copy
+            # The first suspect line's samples: a copy and a wrong guess that parses; the
+            # second's: the fix.
+            rig.backend.enqueue_lines(*padded("result = 0", "result = 1"))
+            rig.backend.enqueue_lines(*padded("for price in prices:"))
+            [task] = await rig.engine.plan_change(change)
+            fix = await rig.engine.suggest(task)
+            prompts = [request.prompt for request in rig.backend.line_requests]
+            return fix, prompts, rig.metrics.counters["unverified"]
+
+        fix, prompts, unverified = run_rig(
+            project, scenario, fix={"max_candidates": 1}, sampling={"candidates": 3, "seed": 1}
+        )
+        assert fix is not None and fix.verified is True
+        assert fix.replacement.rstrip("\n") == TOTAL_FIXED
+        assert fix.title == "Change line 7: for price in prices:"
+        assert fix.evidence.startswith("tests/test_calc.py::test_total passed")
+        assert unverified == 1  # `result = 1` was checked in the sandbox and failed
+        # The first suspect line is the statement after the docstring; each prompt ends at its
+        # line, so the model never sees the line it replaces.
+        first, second = prompts[:2]
+        assert first.endswith('    """The sum of all prices."""\n    ')
+        assert "result = 0" not in first and second.endswith("    result = 0\n    ")
+        assert "# tests/test_calc.py::test_total failed: assert 6 == 10" in first
+
+    def test_line_candidates_off_asks_for_rewrites_only(
+        self, project: Path, scripted: Path
+    ) -> None:
+        change = red_run(project)
+
+        async def scenario(rig: Rig) -> tuple[Suggestion | None, int, int]:
+            rig.backend.enqueue(answer(TOTAL_BREAKS_ANOTHER))
+            rig.backend.enqueue(answer(TOTAL_FIXED))
+            [task] = await rig.engine.plan_change(change)
+            fix = await rig.engine.suggest(task)
+            return fix, len(rig.backend.requests), len(rig.backend.line_requests)
+
+        fix, rewrites, lines = run_rig(
+            project, scenario, fix={"max_candidates": 2, "line_candidates": False}
+        )
+        assert fix is not None and fix.verified is True
+        assert (rewrites, lines) == (2, 0)
 
 
 class TestDiagnostics:

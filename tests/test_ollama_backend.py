@@ -150,6 +150,24 @@ class TestRequestBody:
             }
         ]
 
+    def test_n_samples_go_out_together_with_seeds_in_turn_and_the_first_greedy(
+        self, httpserver_ipv4: HTTPServer
+    ):
+        bodies: list[Any] = []
+        reply = Response(ndjson(chunk("x = 1"), FINAL), content_type=NDJSON)
+        httpserver_ipv4.expect_request("/api/generate", method="POST").respond_with_handler(
+            recording(bodies, reply)
+        )
+        request = GenerationRequest(prompt=PROMPT, max_tokens=16, stop=("\n",), seed=7)
+        answers = run(
+            settings_for(httpserver_ipv4.url_for("/")),
+            lambda backend: backend.generate_many(request, 3, greedy_first=True),
+        )
+        assert [answer.text for answer in answers] == ["x = 1"] * 3
+        sent = sorted((body["options"]["seed"], body["options"]["temperature"]) for body in bodies)
+        assert sent == [(7, 0.0), (8, 0.7), (9, 0.7)]
+        assert {body["prompt"] for body in bodies} == {PROMPT}
+
     def test_unset_schema_stop_and_seed_are_left_out(self, httpserver_ipv4: HTTPServer):
         """An empty `stop` would replace the Modelfile's stop list, so it is not sent at all."""
         bodies: list[Any] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
@@ -98,6 +99,20 @@ class Backend(ABC):
         """Collect a whole answer. Nothing is returned unless the stream finished cleanly."""
         return await self._collect(self.stream(request))
 
+    async def generate_many(
+        self, request: GenerationRequest, n: int, *, greedy_first: bool = False
+    ) -> list[Generation]:
+        """`n` answers to one prompt: sample i with seed `seed + i`; `greedy_first` makes the
+        first the most likely answer (temperature 0).
+
+        This default asks n times in turn; a backend that can decode several sequences in one
+        pass (the embedded one) overrides it.
+        """
+        return [
+            await self.generate(one)
+            for one in sample_requests(request, n, greedy_first=greedy_first)
+        ]
+
     async def _collect(self, stream: AsyncIterator[str]) -> Generation:
         """A whole answer from `stream`, timed from now to its first chunk and to its end."""
         result = Generation(text="", backend=self.name, model=self.model)
@@ -117,3 +132,16 @@ class Backend(ABC):
     def describe(self) -> dict[str, Any]:
         """What `takeaways status` shows about this backend."""
         return {"backend": self.name, "model": self.model}
+
+
+def sample_requests(
+    request: GenerationRequest, n: int, *, greedy_first: bool = False
+) -> list[GenerationRequest]:
+    """The n single requests `generate_many` stands for: seeds `seed + i`, the first greedy if
+    asked."""
+    requests = []
+    for index in range(n):
+        seed = None if request.seed is None else request.seed + index
+        temperature = 0.0 if greedy_first and index == 0 else request.temperature
+        requests.append(dataclasses.replace(request, seed=seed, temperature=temperature))
+    return requests

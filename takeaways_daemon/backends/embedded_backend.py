@@ -26,6 +26,7 @@ from takeaways_daemon.settings import EmbeddedSettings, Settings
 
 if TYPE_CHECKING:
     from takeaways_daemon.backends.grammar_sampling import LazyGrammarLlama
+    from takeaways_daemon.backends.parallel_sequences import ParallelSequences, Sample
 
 _DONE = object()
 
@@ -52,6 +53,8 @@ class EmbeddedBackend(Backend):
         self._model_path = model_path
         self.model = model_path.stem if model_path else "(not loaded)"
         self._llama: LazyGrammarLlama | None = None
+        self._parallel: ParallelSequences | None = None
+        """The batch context for `generate_many`, made on first use for the loaded model."""
         # One llama.cpp context serves one generation at a time.
         self._lock = threading.Lock()
         self._load_lock = asyncio.Lock()
@@ -116,7 +119,10 @@ class EmbeddedBackend(Backend):
             llama.set_cache(LlamaRAMCache(capacity_bytes=self.settings.prompt_cache_mb << 20))
         with self._lock:  # waits for the generation in flight: a reload loses no request
             previous, self._llama = self._llama, llama
+            parallel, self._parallel = self._parallel, None
         self._watch.loaded(self._model_path, identity)
+        if parallel is not None:
+            parallel.close()
         if previous is not None:
             previous.close()
         self.load_seconds = time.monotonic() - started
@@ -203,6 +209,93 @@ class EmbeddedBackend(Backend):
             cancelled.set()
             with contextlib.suppress(Exception):
                 await asyncio.shield(worker)
+
+    async def generate_many(
+        self, request: GenerationRequest, n: int, *, greedy_first: bool = False
+    ) -> list[Generation]:
+        """`n` answers decoded together as parallel sequences of one batch (`parallel_sequences`
+        at a time). A grammar-constrained request is asked n times in turn: the batch samplers
+        have no lazy grammar check (`grammar_sampling`), and a full one per token costs more
+        than the batch saves."""
+        width = self.settings.parallel_sequences
+        if n == 1 or width == 1 or request.grammar or request.json_schema:
+            return await super().generate_many(request, n, greedy_first=greedy_first)
+        await self.ensure_ready()
+        cancelled = threading.Event()
+        answers: list[Generation] = []
+        try:
+            for first in range(0, n, width):
+                count = min(width, n - first)
+                started = time.monotonic()
+                async with asyncio.timeout(self.settings.generation_timeout_s):
+                    samples, prompt_tokens = await asyncio.to_thread(
+                        self._sample_parallel, request, count, first, greedy_first, cancelled
+                    )
+                total = time.monotonic() - started
+                answers.extend(
+                    Generation(
+                        text=sample.text,
+                        backend=self.name,
+                        model=self.model,
+                        started_at=started,
+                        total_s=total,
+                        prompt_tokens=prompt_tokens,
+                        completion_tokens=len(sample.tokens),
+                    )
+                    for sample in samples
+                )
+        except TimeoutError:
+            raise BackendStalled(
+                f"the embedded model took over {self.settings.generation_timeout_s:.0f} s"
+            ) from None
+        finally:
+            cancelled.set()  # a worker still decoding stops at its next step
+        return answers
+
+    def _sample_parallel(
+        self,
+        request: GenerationRequest,
+        count: int,
+        first: int,
+        greedy_first: bool,
+        cancelled: threading.Event,
+    ) -> tuple[list[Sample], int]:
+        from takeaways_daemon.backends.parallel_sequences import (
+            ParallelSequences,
+            SequenceSampling,
+        )
+
+        assert self._llama is not None
+        with self._lock:
+            if self._parallel is None:
+                self._parallel = ParallelSequences(
+                    self._llama, self.settings.parallel_sequences, self.num_ctx
+                )
+            prompt_tokens = len(self.tokenize(request.prompt))
+            if prompt_tokens + request.max_tokens >= self.num_ctx:
+                raise PromptTooLong(
+                    f"the prompt is {prompt_tokens} tokens but the model's context holds "
+                    f"{self.num_ctx} (sampling.num_ctx): shorten the prompt"
+                )
+            sampling = SequenceSampling(
+                temperature=request.temperature,
+                top_p=request.top_p,
+                repeat_penalty=request.repeat_penalty,
+                seed=(request.seed if request.seed is not None else int(time.time())) + first,
+                greedy_first=greedy_first and first == 0,
+            )
+            samples = self._parallel.sample(
+                request.prompt, count, sampling, max_tokens=request.max_tokens,
+                stop=request.stop, cancelled=cancelled,
+            )  # fmt: skip
+            return samples, prompt_tokens
+
+    def drop_reused_prefix(self) -> None:
+        """Make the next prompt prefill from its first token instead of reusing the previous
+        prompt's prefix (benchmarks compare answers with and without that reuse)."""
+        assert self._llama is not None
+        with self._lock:
+            self._llama.reset()
 
     def tokenize(self, text: str) -> list[int]:
         """Token ids of `text` for the loaded model (used by benchmarks)."""

@@ -21,7 +21,12 @@ import httpx
 import pydantic
 from ollama import AsyncClient, ChatResponse, GenerateResponse, ResponseError
 
-from takeaways_daemon.backends.base import Backend, Generation, GenerationRequest
+from takeaways_daemon.backends.base import (
+    Backend,
+    Generation,
+    GenerationRequest,
+    sample_requests,
+)
 from takeaways_daemon.errors import BackendStalled, BackendUnavailable, ModelNotFound
 from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.prompt_format import ChatMessage
@@ -133,6 +138,15 @@ class OllamaBackend(Backend):
             text = part_text(part)
             if text:
                 yield text
+
+    async def generate_many(
+        self, request: GenerationRequest, n: int, *, greedy_first: bool = False
+    ) -> list[Generation]:
+        """The n requests sent at once: a server with `OLLAMA_NUM_PARALLEL` above 1 decodes
+        them as parallel sequences of one batch (as the embedded backend does); one without
+        queues them, which costs what asking in turn would."""
+        requests = sample_requests(request, n, greedy_first=greedy_first)
+        return list(await asyncio.gather(*(self.generate(one) for one in requests)))
 
     async def generate(self, request: GenerationRequest) -> Generation:
         """Collect a whole answer, with Ollama's token counts from its final line."""

@@ -148,6 +148,18 @@ class BackendSupervisor:
             self._set(self.status.state, self.status.reason)
         return generation
 
+    async def generate_many(
+        self, request: GenerationRequest, n: int, *, greedy_first: bool = False
+    ) -> list[Generation]:
+        """`n` answers to one prompt (`Backend.generate_many`), as background work at its turn."""
+        async with self.gate.turn(interactive=False):
+            backend = await self._ready_backend()
+            try:
+                return await backend.generate_many(request, n, greedy_first=greedy_first)
+            except BackendUnavailable as error:
+                self._set("down", str(error))
+                raise
+
     async def stream(
         self, request: GenerationRequest, *, interactive: bool = True
     ) -> AsyncIterator[str]:

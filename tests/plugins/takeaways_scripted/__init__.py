@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from takeaways_daemon.backends.base import Backend, GenerationRequest
+from takeaways_daemon.backends.base import Backend, Generation, GenerationRequest
 from takeaways_daemon.backends.registry import BackendRegistry
 from takeaways_daemon.errors import BackendUnavailable
+from takeaways_daemon.prompt_format import LINE_STOP
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,29 @@ class ScriptedBackend(Backend):
         self.requests: list[GenerationRequest] = []
         self.closed = False
         self._script: deque[ScriptedAnswer] = deque()
+        self.line_requests: list[GenerationRequest] = []
+        """The one-line prompts (`line_repair`) asked of `generate_many`, kept apart from
+        `requests` so that a test of rewrites counts only those."""
+        self._lines: deque[str] = deque()
 
     def enqueue(self, text: str = "", *, delay_s: float = 0.0, error: Exception | None = None):
         """Queue the answer to the next request (or, with `error`, the failure it meets)."""
         self._script.append(ScriptedAnswer(text, delay_s, error))
+
+    def enqueue_lines(self, *lines: str) -> None:
+        """Queue the samples the next one-line prompts get, in order, as many as they ask."""
+        self._lines.extend(lines)
+
+    async def generate_many(
+        self, request: GenerationRequest, n: int, *, greedy_first: bool = False
+    ) -> list[Generation]:
+        """A one-line prompt gets n of the queued lines (an empty line, which the engine drops,
+        once they run out); any other request is asked n times in turn, as the default does."""
+        if request.stop != (LINE_STOP,):
+            return await super().generate_many(request, n, greedy_first=greedy_first)
+        self.line_requests.append(request)
+        texts = [self._lines.popleft() if self._lines else "" for _ in range(n)]
+        return [Generation(text, self.name, self.model) for text in texts]
 
     async def requested(self, count: int, timeout_s: float = 5.0) -> None:
         """Wait until `count` requests have arrived."""
