@@ -34,6 +34,7 @@ from takeaways_daemon.metrics import Metrics
 from takeaways_daemon.model_identity import ModelIdentity
 from takeaways_daemon.patches import read_source, sha256_text
 from takeaways_daemon.progress import ProgressTracker, TaskWork
+from takeaways_daemon.prompt_format import Answer
 from takeaways_daemon.settings import Settings
 from takeaways_daemon.suggestion_builder import build_suggestion
 from takeaways_daemon.suggestion_events import Listeners, SuggestionKept
@@ -238,7 +239,7 @@ class SuggestionEngine:
         few_shot = self._few_shot()  # narrowed per task by `shows_worked_example`
         rewrites = max(self.settings.fix.max_candidates, self.settings.sampling.candidates)
         lines = suspect_lines(task) if self.settings.fix.line_candidates else []
-        work.candidates = rewrites + len(lines) * LINE_SAMPLES * len(LINE_VIEWS)
+        work.candidates = rewrites  # grows by each line's distinct new lines as they come
         number = 1
         work.next_candidate(number)
         yield await self._candidate(task, 0, few_shot, work, clock, greedy=True)
@@ -253,23 +254,23 @@ class SuggestionEngine:
             for generation in generations:
                 self.metrics.record_generation(generation.total_s / len(generations))
                 clock.add_generation(generation)
-            for text in dict.fromkeys(generation.text for generation in generations):
+            # A copy of the line or a repeat is no candidate: the model proposed nothing new.
+            texts = dict.fromkeys(generation.text for generation in generations)
+            answers = [a for text in texts if (a := line_answer(task, line, text)) is not None]
+            work.candidates += len(answers)
+            for answer in answers:
                 number += 1
                 work.next_candidate(number)
-                yield self._line_candidate(task, line, text, generations[0], prompt.prompt, work)
+                yield self._line_candidate(task, answer, generations[0], prompt.prompt, work)
         for attempt in range(1, rewrites):
             number += 1
             work.next_candidate(number)
             yield await self._candidate(task, attempt, few_shot, work, clock)
 
     def _line_candidate(
-        self, task: Task, line: int, text: str, generation: Generation, prompt: str, work: TaskWork
+        self, task: Task, answer: Answer, generation: Generation, prompt: str, work: TaskWork
     ) -> tuple[Suggestion, str] | None:
-        """The fix that puts the model's `text` at `line`, or None (no change, or rejected)."""
-        answer = line_answer(task, line, text)
-        if answer is None:
-            work.discard("changes nothing")
-            return None
+        """The fix `answer` (a line spliced in) as a suggestion, or None when it is rejected."""
         try:
             suggestion = build_suggestion(
                 task, answer, backend=generation.backend, model=generation.model
