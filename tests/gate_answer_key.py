@@ -59,6 +59,11 @@ def answer(question: Question, behaviour: Behaviour) -> str:
     return prompt_format.render_answer("Answer the task", "It does what was asked.", code)
 
 
+def answer_line(behaviour: Behaviour) -> str:
+    """What a model with `behaviour` writes for a one-line prompt (it knows no gate answer)."""
+    return "Sure! Here is some help with your code." if behaviour == "garbage" else ""
+
+
 class AnswerKeyBackend(Backend):
     """Answers each gate question it recognises as `behaviour` says; keeps every request."""
 
@@ -69,14 +74,22 @@ class AnswerKeyBackend(Backend):
         self.behaviour = behaviour
         self.model = model
         self.requests: list[GenerationRequest] = []
+        self.line_requests: list[GenerationRequest] = []
 
     async def ensure_ready(self) -> None:
         return None
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
-        self.requests.append(request)
         if self.behaviour == "stalled":
+            self.requests.append(request)
             raise BackendStalled("the answer-key model took over 180 s")
+        if request.stop == (prompt_format.LINE_STOP,):
+            # The daemon's one-line candidates (`line_repair`) name no gate question: a garbage
+            # model writes its sentence as the line, any other proposes no new line.
+            self.line_requests.append(request)
+            yield answer_line(self.behaviour)
+            return
+        self.requests.append(request)
         asked = [q for q in self.questions if q.task.input_text() in request.prompt]
         if not asked:
             raise LookupError("a request for no gate question came")
