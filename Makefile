@@ -32,12 +32,15 @@ test: setup-dev         ## lint, import contract and type-check, then the whole 
 	$(VENV)/mypy takeaways_daemon tui training
 	$(VENV)/python -m pytest
 
-bench: setup-dev        ## performance reports (ratios against baselines measured in the same run)
-	$(VENV)/python bench/latency.py
-	$(VENV)/python bench/watch.py
-	$(VENV)/python bench/history.py
-	$(VENV)/python bench/tui.py
-	$(VENV)/python bench/eval.py
+bench: setup-dev        ## performance reports (ratios against baselines measured in the same run), written into README.md
+	$(VENV)/python bench/to_readme.py --fence bench/latency.py
+	$(VENV)/python bench/to_readme.py --fence bench/grammar_sampling.py
+	$(VENV)/python bench/to_readme.py --fence bench/watch.py
+	$(VENV)/python bench/to_readme.py bench/history.py
+	$(VENV)/python bench/to_readme.py bench/tui.py
+	$(VENV)/python bench/to_readme.py bench/eval.py
+	$(VENV)/python bench/fix.py --readme README.md
+	$(VENV)/python bench/parallel_candidates.py --readme README.md
 	$(VENV)/python bench/train.py
 
 clean:

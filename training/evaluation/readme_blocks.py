@@ -9,17 +9,20 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def block_markers(writer: str, name: str) -> tuple[str, str]:
-    """The start and end marker lines of `writer`'s block called `name`."""
+def block_markers(writer: str, name: str, command: str | None = None) -> tuple[str, str]:
+    """The start and end marker lines of `writer`'s block called `name`; `command` is what
+    writes it (default: `writer --readme`)."""
     return (
-        f"<!-- {writer} table: {name} (written by `{writer} --readme`) -->",
+        f"<!-- {writer} table: {name} (written by `{command or writer + ' --readme'}`) -->",
         f"<!-- end of {writer} table: {name} -->",
     )
 
 
-def replace_block(readme: Path, writer: str, name: str, text: str) -> None:
+def replace_block(
+    readme: Path, writer: str, name: str, text: str, command: str | None = None
+) -> None:
     """Put `text` between the block's markers; a README without them gets an error naming them."""
-    start, end = block_markers(writer, name)
+    start, end = block_markers(writer, name, command)
     content = readme.read_text()
     if start not in content or end not in content:
         raise SystemExit(f"{readme} has no block for {name}: add the lines\n{start}\n{end}")
