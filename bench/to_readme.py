@@ -1,6 +1,7 @@
 """Run a bench script and put what it printed into the README, between its block's markers.
 
 Run: .venv/bin/python bench/to_readme.py [--fence] [--readme README.md] bench/history.py [ARGS...]
+     .venv/bin/python bench/to_readme.py --saved bench/results/OUT.txt bench/SLOW.py [ARGS...]
 
 The README's measured tables are program output, never typed in by hand. Benches that print
 Markdown (`bench/history.py`, `bench/eval.py`) are inserted as they are; `--fence` wraps plain
@@ -33,9 +34,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--readme", type=Path, default=Path("README.md"))
     parser.add_argument("--fence", action="store_true", help="wrap the output in a code block")
+    parser.add_argument(
+        "--saved", type=Path,
+        help="insert this file, the script's output saved from an earlier run, instead of running",
+    )  # fmt: skip
     parser.add_argument("script", help="the bench script, e.g. bench/history.py")
     parser.add_argument("arguments", nargs=argparse.REMAINDER, help="its arguments")
     args = parser.parse_args()
+    shown = " ".join(["python", args.script, *args.arguments])
+    if args.saved is not None:
+        # A bench too slow to rerun each time: its own saved output, never retyped.
+        output = args.saved.read_text().rstrip().strip("\n")
+        write_block(args, output, f"`{shown}`, its output saved in `{args.saved}`")
+        return 0
     command = [sys.executable, args.script, *args.arguments]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     output = done.stdout.rstrip().strip("\n")  # a first line's indentation is output too
@@ -46,11 +57,15 @@ def main() -> int:
     if done.returncode not in (0, 1) or "Traceback (most recent call last)" in done.stderr:
         print(f"{args.script} failed (exit {done.returncode}); the README is left as it was")
         return done.returncode or 1
-    body = f"```text\n{output}\n```" if args.fence else output
-    shown = " ".join(["python", args.script, *args.arguments])
-    footer = f"(`{shown}` on {machine_description()}; written by `{WRITER}`)"
-    replace_block(args.readme, args.script, BLOCK, f"{body}\n\n{footer}", command=WRITER)
+    write_block(args, output, f"`{shown}` on {machine_description()}")
     return done.returncode
+
+
+def write_block(args: argparse.Namespace, output: str, source: str) -> None:
+    """The output (fenced if asked) and where it came from, into the script's README block."""
+    body = f"```text\n{output}\n```" if args.fence else output
+    text = f"{body}\n\n({source}; written by `{WRITER}`)"
+    replace_block(args.readme, args.script, BLOCK, text, command=WRITER)
 
 
 if __name__ == "__main__":

@@ -53,3 +53,13 @@ def test_a_readme_without_the_block_names_the_lines_to_add(tmp_path: Path) -> No
     done = run(tmp_path, "print('x')\n")
     assert done.returncode != 0
     assert START in done.stderr and END in done.stderr
+
+
+def test_a_saved_output_goes_in_verbatim_without_running_the_bench(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text(f"{START}\n{END}\n")
+    (tmp_path / "saved.txt").write_text("\n  kind  tok/s\n  fix   9.8\n\n")
+    done = run(tmp_path, "raise SystemExit('must not run')\n", "--fence", "--saved", "saved.txt")
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "README.md").read_text()
+    assert "```text\n  kind  tok/s\n  fix   9.8\n```" in text
+    assert "its output saved in `saved.txt`" in text
