@@ -248,12 +248,18 @@ class SuggestionEngine:
         prompt = candidate_request(task, self.settings.sampling, model_wants_examples=few_shot)
         for view, line in itertools.product(LINE_VIEWS, lines):
             request = line_request(task, line, self.settings.sampling, view)
+            started = time.monotonic()
             generations = await self.supervisor.generate_many(
                 request, LINE_SAMPLES, greedy_first=True
             )
-            for generation in generations:
-                self.metrics.record_generation(generation.total_s / len(generations))
-                clock.add_generation(generation)
+            # One request to the model, however many sequences: timed and counted once.
+            batch = Generation(
+                "", generations[0].backend, generations[0].model, started_at=started,
+                total_s=time.monotonic() - started, prompt_tokens=generations[0].prompt_tokens,
+                completion_tokens=sum(g.completion_tokens or 0 for g in generations),
+            )  # fmt: skip
+            self.metrics.record_generation(batch.total_s)
+            clock.add_generation(batch)
             # A copy of the line or a repeat is no candidate: the model proposed nothing new.
             texts = dict.fromkeys(generation.text for generation in generations)
             answers = [a for text in texts if (a := line_answer(task, line, text)) is not None]
