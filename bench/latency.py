@@ -1,7 +1,8 @@
 """Suggestion latency on the real packaged model, each figure against its baseline in this run.
 
 1. Daemon overhead per suggestion: the engine's whole path (prompt, grammar, worker thread,
-   parse, checks, diff, store) against a direct llama-cpp-python call on the same prompt and seed.
+   parse, checks, diff, store) against a direct llama-cpp-python call with the engine's own
+   request (`task_decoding.candidate_request`: prompt, sampling, token budget, grammar, seed).
    Target: at most 5% + 30 ms.
 2. Save → suggestion p50 / p95: a real daemon service (watchdog, debounce, engine) on a temp
    project, from the write of a broken file to the stored fix.
@@ -26,11 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench_keyring import bench_keyring
 
-from takeaways_daemon import prompt_format
 from takeaways_daemon.backends.base import GenerationRequest
+from takeaways_daemon.backends.embedded_backend import completion_args
 from takeaways_daemon.metrics import percentile
 from takeaways_daemon.service import DaemonService
 from takeaways_daemon.settings import Settings
+from takeaways_daemon.task_decoding import candidate_request
 from takeaways_daemon.tasks import Task
 
 BROKEN = [
@@ -55,21 +57,16 @@ async def overhead(service: DaemonService, rounds: int) -> tuple[list[float], li
     settings = service.settings
     backend = await service.supervisor.select()
     llama = backend._llama  # type: ignore[attr-defined]
-    from llama_cpp import LlamaGrammar
 
     engine_s, direct_s = [], []
-    grammar = prompt_format.answer_grammar("fix")
 
-    def direct(prompt: str) -> float:
+    def direct(task: Task) -> float:
+        # The very request the engine makes for its first candidate (prompt, sampling, token
+        # budget, grammar, seed), sent straight to llama-cpp-python.
+        request = candidate_request(task, settings.sampling, model_wants_examples=True)
         llama.reset()
         started = time.perf_counter()
-        llama.create_completion(
-            prompt, max_tokens=settings.sampling.max_tokens,
-            temperature=settings.sampling.temperature, top_p=settings.sampling.top_p,
-            repeat_penalty=settings.sampling.repeat_penalty,
-            stop=list(prompt_format.STOP_SEQUENCES), seed=settings.sampling.seed,
-            grammar=LlamaGrammar.from_string(grammar, verbose=False),
-        )  # fmt: skip
+        llama.create_completion(request.prompt, **completion_args(request))
         return time.perf_counter() - started
 
     async def engine(task: Task) -> float:
@@ -81,13 +78,12 @@ async def overhead(service: DaemonService, rounds: int) -> tuple[list[float], li
     await engine(fix_task(BROKEN[0], 99))  # warm-up, not counted: first-call allocations
     for round_index in range(rounds):
         task = fix_task(BROKEN[round_index % len(BROKEN)], round_index)
-        prompt = task.prompt(few_shot=True)
         # Alternate which goes first, so neither always meets a warmer cache or CPU.
         if round_index % 2:
             engine_s.append(await engine(task))
-            direct_s.append(direct(prompt))
+            direct_s.append(direct(task))
         else:
-            direct_s.append(direct(prompt))
+            direct_s.append(direct(task))
             engine_s.append(await engine(task))
     return engine_s, direct_s
 

@@ -367,7 +367,10 @@ def markdown_table(report: dict[str, Any]) -> str:
         lines.append(f"| ours on {entry['gpus']} GPUs (DDP), {mix}: total steady tok/s, scaling "
                      f"(target ≥ 1.9x) | {_count(entry['steady_tokens_per_s'])}, "
                      f"{entry['scaling']}x |" + " |" * len(mixes))  # fmt: skip
-    steps = f"{report['steps']} steps of which the first {report['warmup']} are warm-up"
+    steps = (
+        f"{report['steps']} steps" if report["steps"] is not None
+        else "one pass over the examples (each trainer's steps follow from its batching)"
+    ) + f", of which the first {report['warmup']} are warm-up"  # fmt: skip
     command = report.get("command", "python bench/train.py")
     lines.append("")
     lines.append(f"{report['shape']} · {report['device']} · {steps} · `{command}`")

@@ -201,6 +201,7 @@ def main() -> None:
         (f50, f95), (e50, e95) = full[name], empty[name]
         target = f"p95 < {TARGET_MS:.0f} ms" if name.startswith("cursor") else ""
         print(f"| {name} | {f50:.1f} / {f95:.1f} | {e50:.1f} / {e95:.1f} | {target} |")
+    print()  # Markdown ends a table at a blank line, not at a line of prose
     for name in full:
         if name.startswith("cursor"):
             verdict = "meets" if full[name][1] < TARGET_MS else "MISSES"
