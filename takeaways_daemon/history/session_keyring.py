@@ -96,6 +96,36 @@ def _address_file() -> Path:
     return runtime_folder() / "bus"
 
 
+# A session bus without service activation. The stock session config lets a call to
+# org.freedesktop.secrets start /usr/bin/gnome-keyring-daemon by itself; when that happened
+# before ours claimed the name, the activated daemon (which never got the passphrase) won and
+# its login collection was missing or locked: about one start in five failed ("Prompt
+# dismissed", "wrong passphrase"), and the activated daemons stayed behind.
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=/tmp</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+def bus_command(folder: Path, socket: Path) -> list[str]:
+    """The dbus-daemon command for a private bus at `socket`, its config written in `folder`."""
+    config = folder / "bus.conf"
+    config.write_text(BUS_CONFIG, encoding="utf-8")
+    return [
+        "dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile",
+        "--print-address=1", f"--address=unix:path={socket}",
+    ]  # fmt: skip
+
+
 def service_answers(address: str) -> bool:
     """Whether a Secret Service answers on the bus at `address`."""
     from jeepney.io.blocking import open_dbus_connection
@@ -152,8 +182,7 @@ def start(passphrase: bytes) -> SessionKeyring:
         env["XDG_DATA_HOME"] = str(custom_data)
     # Own sessions: the services must outlive the terminal (and the TUI) that started them.
     bus = subprocess.Popen(
-        ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1",
-         f"--address=unix:path={folder / 'bus.socket'}"],
+        bus_command(folder, folder / "bus.socket"),
         stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         env=env, start_new_session=True,
     )  # fmt: skip

@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from takeaways_daemon.history.session_keyring import bus_command
+
 UNLOCK_PASSWORD = b"takeaways-throwaway-keyring"
 
 
@@ -77,8 +79,7 @@ def start_throwaway_secret_service(timeout_s: float = 15.0) -> ThrowawaySecretSe
     service = ThrowawaySecretService(address="", folder=folder)
     try:
         bus = subprocess.Popen(
-            ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1",
-             f"--address=unix:path={folder / 'run' / 'bus'}"],
+            bus_command(folder / "run", folder / "run" / "bus"),
             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             env=env,
         )  # fmt: skip
