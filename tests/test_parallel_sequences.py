@@ -12,7 +12,7 @@ from takeaways_daemon.answer_grammars import grammar_for
 from takeaways_daemon.backends.base import GenerationRequest
 from takeaways_daemon.backends.embedded_backend import EmbeddedBackend
 from takeaways_daemon.backends.parallel_sequences import ParallelSequences, SequenceSampling
-from takeaways_daemon.errors import PromptTooLong
+from takeaways_daemon.errors import BackendUnavailable, PromptTooLong
 from takeaways_daemon.settings import EmbeddedSettings
 from tests.test_embedded_backend import fix_task
 
@@ -112,3 +112,16 @@ def test_more_sequences_than_the_context_holds_is_refused(base_gguf: Path) -> No
     finally:
         parallel.close()
         llama.close()
+
+
+def test_a_failing_batch_decode_is_a_backend_failure(
+    backend: EmbeddedBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Like a failing stream: the supervisor marks the backend down instead of the engine dying."""
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("llama_decode failed with status 1 (out of KV cells?)")
+
+    monkeypatch.setattr(ParallelSequences, "sample", fail)
+    with pytest.raises(BackendUnavailable, match="out of KV cells"):
+        asyncio.run(backend.generate_many(line_request(), 3))

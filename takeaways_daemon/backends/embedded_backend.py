@@ -248,6 +248,8 @@ class EmbeddedBackend(Backend):
             raise BackendStalled(
                 f"the embedded model took over {self.settings.generation_timeout_s:.0f} s"
             ) from None
+        except (RuntimeError, ValueError, OSError) as error:  # llama.cpp's, as `_run` reports
+            raise BackendUnavailable(f"the embedded model failed: {error}") from None
         finally:
             cancelled.set()  # a worker still decoding stops at its next step
         return answers
