@@ -142,10 +142,7 @@ class EmbeddedBackend(Backend):
                 prompt_tokens = usage.prompt = len(self.tokenize(request.prompt))
                 if prompt_tokens >= self._llama.n_ctx():
                     emit(
-                        PromptTooLong(
-                            f"the prompt is {prompt_tokens} tokens but the model's context holds "
-                            f"{self._llama.n_ctx()} (sampling.num_ctx): shorten the prompt"
-                        )
+                        prompt_too_long(prompt_tokens, self._llama.n_ctx())
                     )
                     return
                 # stream=True makes this an iterator of chunk dicts (typed as a union).
@@ -275,10 +272,7 @@ class EmbeddedBackend(Backend):
                 )
             prompt_tokens = len(self.tokenize(request.prompt))
             if prompt_tokens + request.max_tokens >= self.num_ctx:
-                raise PromptTooLong(
-                    f"the prompt is {prompt_tokens} tokens but the model's context holds "
-                    f"{self.num_ctx} (sampling.num_ctx): shorten the prompt"
-                )
+                raise prompt_too_long(prompt_tokens, self.num_ctx)
             sampling = SequenceSampling(
                 temperature=request.temperature,
                 top_p=request.top_p,
@@ -307,6 +301,14 @@ class EmbeddedBackend(Backend):
     def describe(self) -> dict[str, Any]:
         """Backend, model name and GGUF path."""
         return {"backend": self.name, "model": self.model, "model_path": str(self._model_path)}
+
+
+def prompt_too_long(prompt_tokens: int, context: int) -> PromptTooLong:
+    """The request's fault, told apart from a failing backend, with the setting that fixes it."""
+    return PromptTooLong(
+        f"the prompt is {prompt_tokens} tokens but the model's context holds {context} "
+        "(sampling.num_ctx): shorten the prompt"
+    )
 
 
 def completion_args(request: GenerationRequest) -> dict[str, Any]:
